@@ -1,0 +1,159 @@
+package reassembly
+
+import (
+	"net/netip"
+	"time"
+)
+
+// State is where a connection is in its life, as far as the capture shows.
+type State uint8
+
+// Connection states.
+const (
+	StateSynSent     State = iota // only the client's SYN seen
+	StateEstablished              // data may flow both ways
+	StateClosing                  // one direction finished (half-close)
+	StateClosed                   // closed: Closed was called
+)
+
+var stateNames = [...]string{"syn-sent", "established", "closing", "closed"}
+
+func (s State) String() string {
+	if int(s) < len(stateNames) {
+		return stateNames[s]
+	}
+	return "unknown"
+}
+
+// DirStats counts one direction of a connection.
+type DirStats struct {
+	Packets   uint64 // segments seen
+	Bytes     uint64 // payload bytes captured, retransmissions included
+	Delivered uint64 // bytes handed to the Handler
+	Missed    uint64 // bytes reported as gaps
+	Unacked   uint64 // of Delivered, bytes delivered without the peer's ACK
+	SYN       bool   // a SYN (or SYN+ACK) was seen
+	FIN       bool   // a FIN was seen
+	RST       bool   // a RST was seen
+	ZeroWin   bool   // a zero window was advertised
+}
+
+// Conn is one TCP connection. It belongs to the Table that made it and is
+// valid until Handler.Closed returns.
+type Conn struct {
+	// Ctx is for the Handler's per-connection state; the Table never
+	// touches it except to clear it when the Conn is recycled.
+	Ctx any
+
+	id        uint64
+	key       Key
+	ep        [2]Endpoint // by Dir: ep[FromClient] is the client
+	v6        bool
+	start     int64
+	last      int64
+	state     State
+	reason    Reason
+	midstream bool
+	half      [2]half // by Dir: half[d] buffers the bytes d sends
+
+	hist     [24]byte
+	histN    uint8
+	histSeen uint32
+
+	// intrusive lists: the table's LRU (idle order) or closed (linger)
+	// list, and the list of connections holding buffered bytes.
+	prev, next   *Conn
+	bprev, bnext *Conn
+	inBuf        bool
+	lingerUntil  int64
+	clientIsHi   bool
+	peerlessWarn bool
+}
+
+// ID is a stable 64-bit identifier made from the 4-tuple, VLANs, start time
+// and initial sequence number: the same connection gets the same ID however
+// many workers share the capture.
+func (c *Conn) ID() uint64 { return c.id }
+
+// Client is the endpoint that opened the connection (sent the SYN, or was
+// guessed to be the client for a connection picked up midstream).
+func (c *Conn) Client() netip.AddrPort { return c.ep[FromClient].AddrPort() }
+
+// Server is the other endpoint.
+func (c *Conn) Server() netip.AddrPort { return c.ep[FromServer].AddrPort() }
+
+// Endpoint returns the raw endpoint of a role.
+func (c *Conn) Endpoint(d Dir) Endpoint { return c.ep[d] }
+
+// IPv6 reports whether the connection runs over IPv6.
+func (c *Conn) IPv6() bool { return c.v6 }
+
+// VLANs returns the VLAN stack of the connection (empty when untagged or
+// when VLANs are not part of the key).
+func (c *Conn) VLANs() VLANs { return c.key.VLANs }
+
+// Key returns the canonical flow key.
+func (c *Conn) Key() Key { return c.key }
+
+// Start is the capture time of the connection's first packet.
+func (c *Conn) Start() time.Time { return time.Unix(0, c.start) }
+
+// StartNanos is Start in Unix nanoseconds.
+func (c *Conn) StartNanos() int64 { return c.start }
+
+// LastActivity is the capture time of the connection's latest packet.
+func (c *Conn) LastActivity() time.Time { return time.Unix(0, c.last) }
+
+// LastNanos is LastActivity in Unix nanoseconds.
+func (c *Conn) LastNanos() int64 { return c.last }
+
+// State returns the connection's state.
+func (c *Conn) State() State { return c.state }
+
+// CloseReason returns why the connection closed (ReasonNone while open).
+func (c *Conn) CloseReason() Reason { return c.reason }
+
+// Midstream reports whether the connection was picked up without its SYN.
+func (c *Conn) Midstream() bool { return c.midstream }
+
+// OneSided reports whether only one direction has been captured so far.
+func (c *Conn) OneSided() bool {
+	return c.half[0].stats.Packets == 0 || c.half[1].stats.Packets == 0
+}
+
+// Stats returns the counters of one direction.
+func (c *Conn) Stats(d Dir) DirStats { return c.half[d].stats }
+
+// History is the connection's history in Zeek's notation: one letter per
+// event kind and direction in order of first occurrence, upper case for the
+// client (S syn, H syn-ack, A ack, D data, F fin, R rst, T retransmission,
+// G gap, W zero window, I inconsistent overlap, ^ roles guessed).
+func (c *Conn) History() string { return string(c.hist[:c.histN]) }
+
+// histLetters are the history letters the Table records, client case.
+const histLetters = "SHADFRTGWI^"
+
+// addHist records letter (upper case, from histLetters) for direction d,
+// once per connection and direction.
+func (c *Conn) addHist(d Dir, letter byte) {
+	idx := -1
+	for i := 0; i < len(histLetters); i++ {
+		if histLetters[i] == letter {
+			idx = i
+			break
+		}
+	}
+	if idx < 0 {
+		return
+	}
+	bit := uint32(1) << (uint(idx) + uint(d)*uint(len(histLetters)))
+	if c.histSeen&bit != 0 || int(c.histN) >= len(c.hist) {
+		return
+	}
+	c.histSeen |= bit
+	if d == FromServer && letter >= 'A' && letter <= 'Z' {
+		letter += 'a' - 'A'
+	}
+	c.hist[c.histN] = letter
+	c.histN++
+}

@@ -1,0 +1,74 @@
+package reassembly
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// Endpoint is one side of a connection.
+type Endpoint struct {
+	Addr [16]byte
+	Port uint16
+}
+
+// AddrPort returns the endpoint as a netip.AddrPort (IPv4 unmapped).
+func (e Endpoint) AddrPort() netip.AddrPort {
+	return netip.AddrPortFrom(netip.AddrFrom16(e.Addr).Unmap(), e.Port)
+}
+
+func (e Endpoint) less(o Endpoint) bool {
+	a0, b0 := binary.BigEndian.Uint64(e.Addr[:8]), binary.BigEndian.Uint64(o.Addr[:8])
+	if a0 != b0 {
+		return a0 < b0
+	}
+	a1, b1 := binary.BigEndian.Uint64(e.Addr[8:]), binary.BigEndian.Uint64(o.Addr[8:])
+	if a1 != b1 {
+		return a1 < b1
+	}
+	return e.Port < o.Port
+}
+
+// Key identifies a connection whichever way a packet travels: the two
+// endpoints in canonical order (Lo < Hi) plus the VLAN stack.
+type Key struct {
+	Lo, Hi Endpoint
+	VLANs  VLANs
+}
+
+// KeyOf returns the canonical key of a segment and whether the segment
+// travels from Hi to Lo. With noVLAN the VLAN ids are left out of the key.
+func KeyOf(s *Segment, noVLAN bool) (k Key, fromHi bool) {
+	src := Endpoint{s.Src, s.SrcPort}
+	dst := Endpoint{s.Dst, s.DstPort}
+	if !noVLAN {
+		k.VLANs = s.VLANs
+	}
+	if dst.less(src) {
+		k.Lo, k.Hi = dst, src
+		return k, true
+	}
+	k.Lo, k.Hi = src, dst
+	return k, false
+}
+
+// Hash returns a hash of the key that is the same for both directions of a
+// flow (the key is canonical), used to pick the worker that owns the flow.
+func (k *Key) Hash() uint64 {
+	// FNV-1a over the fields, 8 bytes at a time, then a final mix: cheap and
+	// good enough to spread flows over a handful of workers.
+	h := uint64(14695981039346656037)
+	mix := func(v uint64) {
+		h ^= v
+		h *= 1099511628211
+	}
+	mix(binary.LittleEndian.Uint64(k.Lo.Addr[:8]))
+	mix(binary.LittleEndian.Uint64(k.Lo.Addr[8:]))
+	mix(binary.LittleEndian.Uint64(k.Hi.Addr[:8]))
+	mix(binary.LittleEndian.Uint64(k.Hi.Addr[8:]))
+	mix(uint64(k.Lo.Port)<<16 | uint64(k.Hi.Port))
+	mix(uint64(k.VLANs.IDs[0]) | uint64(k.VLANs.IDs[1])<<16 | uint64(k.VLANs.IDs[2])<<32 | uint64(k.VLANs.IDs[3])<<48)
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h
+}
