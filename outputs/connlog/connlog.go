@@ -1,0 +1,263 @@
+// Package connlog writes the connection log: one JSON object per line per
+// connection, written when the connection closes, with Zeek conn.log field
+// names where the meaning is Zeek's. FIELDS.md documents every field.
+//
+// # Use
+//
+//	log, err := connlog.Create(path, connlog.Options{Digest: true}) // "-" is stdout
+//	h := log.Handler() // one per worker; h is a reassembly.Handler
+//	... workers feed their Tables, Flush them, and stop ...
+//	err = log.Close() // flush every Handler, wait for the writer, first error
+//
+// # Threading
+//
+// A Handler belongs to one worker goroutine and takes no locks: it formats
+// each line into a per-worker buffer (64 KiB by default). Full buffers go
+// to one writer goroutine per Log through a bounded queue (16 buffers by
+// default). A worker waits only when that queue is full, that is when the
+// writer is more than a megabyte behind (the output is slower than the
+// traffic): the log is never dropped and memory never grows without bound.
+// Such waits are counted in Stats().Stalls.
+//
+// A line waits in its worker's buffer until the buffer fills, until
+// Options.FlushInterval (wall clock) has passed when the next connection of
+// that worker closes, or until the worker calls Handler.Flush (a worker
+// should do so when it goes idle, so that a quiet live capture still logs
+// promptly).
+//
+// # Order
+//
+// Lines are written in the order the connections close within one worker;
+// buffers of different workers interleave in the order they are handed
+// over, so the order of the whole log is not deterministic when there are
+// several workers (one worker replaying a file gives a deterministic log).
+// Sort the lines for comparison: SortLines, Sort on Read's records, or
+// `sort` in the shell (lines begin with {"ts":<start>,"uid":...}).
+//
+// The writer writes whole buffers, so a line is never split between two
+// writes, and lines of different workers never mix.
+package connlog
+
+import (
+	"crypto/sha256"
+	"errors"
+	"hash"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// Options tune a Log. The zero value is the default for every field.
+type Options struct {
+	// Digest adds orig_sha256 and resp_sha256: the SHA-256 of the bytes
+	// delivered in each direction (gaps excluded). It costs hashing every
+	// delivered byte on the worker.
+	Digest bool
+	// BufferSize is the size of a worker's buffer, default 64 KiB.
+	BufferSize int
+	// QueueLen is how many full buffers may wait for the writer before
+	// workers wait, default 16.
+	QueueLen int
+	// FlushInterval: when a connection closes and the worker's buffer has
+	// held lines for longer than this (wall clock), the buffer is handed
+	// to the writer even if not full. Default 1s; negative disables it.
+	FlushInterval time.Duration
+}
+
+// Log is one connection log output: a writer goroutine and the Handlers
+// that feed it.
+type Log struct {
+	opt   Options
+	pipe  *pipe.Pipe
+	mu    sync.Mutex // guards handlers and closed (not on the data path)
+	hs    []*Handler
+	close bool
+}
+
+// Create opens path for writing (truncating it) and returns a Log on it;
+// "-" is standard output, which Close leaves open.
+func Create(path string, opt Options) (*Log, error) {
+	if path == "-" {
+		return New(os.Stdout, opt), nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	return newLog(f, f, opt), nil
+}
+
+// New returns a Log writing to w, which is written from a single goroutine
+// in large chunks (no need for a bufio.Writer) and is not closed by Close.
+func New(w io.Writer, opt Options) *Log { return newLog(w, nil, opt) }
+
+// NewCloser is New for a writer that Close closes after the last write.
+func NewCloser(w io.WriteCloser, opt Options) *Log { return newLog(w, w, opt) }
+
+func newLog(w io.Writer, c io.Closer, opt Options) *Log {
+	if opt.FlushInterval == 0 {
+		opt.FlushInterval = time.Second
+	}
+	l := &Log{opt: opt}
+	consume := func(b []byte) error {
+		n, err := w.Write(b)
+		if err == nil && n != len(b) {
+			err = io.ErrShortWrite
+		}
+		return err
+	}
+	var finish func(error) error
+	if c != nil {
+		finish = func(error) error { return c.Close() }
+	}
+	l.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, consume, finish)
+	return l
+}
+
+// ErrClosed is the panic value when a Handler is created after Close.
+var ErrClosed = errors.New("connlog: log closed")
+
+// Handler returns a new Handler for one worker. Create one per worker
+// goroutine before starting it; the Handler must not be shared.
+func (l *Log) Handler() *Handler {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.close {
+		panic(ErrClosed)
+	}
+	h := &Handler{log: l, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
+	h.rec.digest = l.opt.Digest
+	h.rec.sum[0] = h.sums[0][:0]
+	h.rec.sum[1] = h.sums[1][:0]
+	l.hs = append(l.hs, h)
+	return h
+}
+
+// Close writes what every Handler has buffered, waits for the writer to
+// finish, closes the destination when the Log owns it, and returns the
+// first write (or close) error. Call it after every worker has stopped
+// using its Handler (and after the Tables were flushed, so that every
+// connection was logged): Close reads the Handlers' buffers. Later calls
+// return the same error.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if !l.close {
+		l.close = true
+		for _, h := range l.hs {
+			if len(h.buf) > 0 {
+				h.buf = l.pipe.Put(h.buf)
+			}
+		}
+	}
+	l.mu.Unlock()
+	return l.pipe.Close()
+}
+
+// Stats are a Log's counters.
+type Stats = pipe.Stats
+
+// Stats returns the writer's counters (safe from any goroutine).
+func (l *Log) Stats() Stats { return l.pipe.Stats() }
+
+// Handler logs the connections of one worker. It implements
+// reassembly.Handler; it keeps its per-connection state (only with
+// Options.Digest) in Conn.Ctx.
+type Handler struct {
+	log    *Log
+	buf    []byte
+	since  time.Time // when the first line of buf was written
+	every  time.Duration
+	digest bool
+	free   []*digests
+	rec    record
+	sums   [2][sha256.Size]byte
+	lines  uint64
+}
+
+var _ reassembly.Handler = (*Handler)(nil)
+
+// digests is the per-connection state with Options.Digest.
+type digests struct{ h [2]hash.Hash }
+
+// Opened implements reassembly.Handler.
+func (h *Handler) Opened(c *reassembly.Conn) {
+	if h.digest {
+		c.Ctx = h.getDigests()
+	}
+}
+
+func (h *Handler) getDigests() *digests {
+	if n := len(h.free); n > 0 {
+		d := h.free[n-1]
+		h.free[n-1] = nil
+		h.free = h.free[:n-1]
+		return d
+	}
+	return &digests{h: [2]hash.Hash{sha256.New(), sha256.New()}}
+}
+
+func (h *Handler) ctx(c *reassembly.Conn) *digests {
+	d, _ := c.Ctx.(*digests)
+	if d == nil { // Opened was not seen by this handler
+		d = h.getDigests()
+		c.Ctx = d
+	}
+	return d
+}
+
+// Sent implements reassembly.Handler.
+func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
+	if h.digest && len(d.Bytes) > 0 {
+		h.ctx(c).h[reassembly.FromClient].Write(d.Bytes)
+	}
+}
+
+// Received implements reassembly.Handler.
+func (h *Handler) Received(c *reassembly.Conn, d reassembly.Data) {
+	if h.digest && len(d.Bytes) > 0 {
+		h.ctx(c).h[reassembly.FromServer].Write(d.Bytes)
+	}
+}
+
+// Closed implements reassembly.Handler: it formats the connection's line.
+func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
+	h.rec.fill(c, r)
+	if h.digest {
+		d := h.ctx(c)
+		for i := range d.h {
+			h.rec.sum[i] = d.h[i].Sum(h.sums[i][:0])
+			d.h[i].Reset()
+		}
+		h.free = append(h.free, d)
+		c.Ctx = nil
+	}
+	wasEmpty := len(h.buf) == 0
+	h.buf = appendRecord(h.buf, &h.rec)
+	h.rec.history = "" // do not keep the string alive
+	h.lines++
+	switch {
+	case len(h.buf) >= h.log.pipe.Size():
+		h.buf = h.log.pipe.Put(h.buf)
+	case h.every < 0:
+	case wasEmpty:
+		h.since = time.Now()
+	case time.Since(h.since) >= h.every:
+		h.buf = h.log.pipe.Put(h.buf)
+	}
+}
+
+// Flush hands the lines buffered so far to the writer. Call it from the
+// Handler's worker, e.g. when the worker goes idle.
+func (h *Handler) Flush() {
+	if len(h.buf) > 0 {
+		h.buf = h.log.pipe.Put(h.buf)
+	}
+}
+
+// Lines returns how many lines this Handler has formatted (call it from
+// the Handler's worker).
+func (h *Handler) Lines() uint64 { return h.lines }
