@@ -42,6 +42,11 @@ type Config struct {
 	// Linger is how long a closed 4-tuple is remembered so that its last
 	// ACKs do not open a ghost connection. Default 10 seconds.
 	Linger time.Duration
+	// ResetGrace is how long a RST waits before it closes the connection.
+	// A later packet from the side that sent the RST proves it forged (an
+	// injected RST, or one the stack did not act on) and cancels it, as a
+	// receiver that drops out-of-window RSTs would. Default 1 second.
+	ResetGrace time.Duration
 	// OneSidedBytes: when the peer of a direction has never been captured,
 	// contiguous bytes are delivered (flagged Unacked) once this many are
 	// buffered. Default 16 KiB.
@@ -69,6 +74,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Linger <= 0 {
 		c.Linger = 10 * time.Second
+	}
+	if c.ResetGrace <= 0 {
+		c.ResetGrace = time.Second
 	}
 	if c.OneSidedBytes <= 0 {
 		c.OneSidedBytes = 16 << 10

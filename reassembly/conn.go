@@ -60,14 +60,15 @@ type Conn struct {
 	histN    uint8
 	histSeen uint32
 
-	// intrusive lists: the table's LRU (idle order) or closed (linger)
-	// list, and the list of connections holding buffered bytes.
-	prev, next   *Conn
-	bprev, bnext *Conn
-	inBuf        bool
-	lingerUntil  int64
-	clientIsHi   bool
-	peerlessWarn bool
+	// links into the Table's lists: lkMain is the LRU (open) or linger
+	// (closed) list, lkBuf the connections holding buffered bytes, lkRST
+	// the connections with a RST waiting for its grace period.
+	links       [3]link
+	lingerUntil int64
+	rstAt       int64
+	rstPending  bool
+	rstDir      Dir
+	clientIsHi  bool
 }
 
 // ID is a stable 64-bit identifier made from the 4-tuple, VLANs, start time

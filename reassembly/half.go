@@ -18,6 +18,7 @@ type half struct {
 
 	ackValid bool
 	ack      Seq // highest ACK the peer sent for this direction
+	gapAck   Seq // the ACK before it: holes below it are lost
 
 	maxValid bool
 	maxEnd   Seq // highest sequence number + length seen
@@ -30,4 +31,66 @@ type half struct {
 	buffered int // bytes of buffer capacity held by segs
 
 	stats DirStats
+}
+
+// rebase makes seq (a SYN's) the origin of the stream: offset 0 is seq+1.
+func (h *half) rebase(seq Seq) {
+	h.synSeen, h.isn = true, seq
+	h.init, h.next, h.nextOff = true, seq+1, 0
+	h.ackValid, h.maxValid, h.finSeen, h.done = false, false, false, false
+}
+
+// offsetOf converts a sequence number to a stream offset; ok is false when
+// it lies before the stream's origin.
+func (h *half) offsetOf(s Seq) (uint64, bool) {
+	o := int64(h.nextOff) + int64(s.Diff(h.next))
+	if o < 0 {
+		return 0, false
+	}
+	return uint64(o), true
+}
+
+// ackedOff is the offset up to which the peer has ACKed (the FIN's own
+// sequence number excluded).
+func (h *half) ackedOff() uint64 {
+	if !h.ackValid {
+		return h.nextOff
+	}
+	rel := h.ack.Diff(h.next)
+	if rel <= 0 {
+		return h.nextOff
+	}
+	o := h.nextOff + uint64(rel)
+	if h.finSeen && o > h.finOff {
+		o = h.finOff
+	}
+	return o
+}
+
+// gapLimit is the offset up to which a hole may be declared lost. An ACK
+// past a hole may have overtaken the data on its way to the capture point
+// (SPAN ports reorder), so a hole becomes a gap only once a later ACK
+// confirms it, or once the FIN after it is ACKed (the sender is done).
+func (h *half) gapLimit() uint64 {
+	if !h.ackValid {
+		return h.nextOff
+	}
+	if h.finSeen {
+		if rel := h.ack.Diff(h.next); rel > 0 && h.nextOff+uint64(rel) > h.finOff {
+			return h.finOff
+		}
+	}
+	rel := h.gapAck.Diff(h.next)
+	if rel <= 0 {
+		return h.nextOff
+	}
+	return h.nextOff + uint64(rel)
+}
+
+func (s *seg) end() uint64 { return s.off + uint64(len(s.data)) }
+
+// empty reports whether nothing of the stream was delivered, given up on
+// or buffered yet.
+func (h *half) empty() bool {
+	return h.stats.Delivered+h.stats.Missed == 0 && len(h.segs) == 0
 }

@@ -1,0 +1,233 @@
+package reassembly
+
+import "bytes"
+
+// insert takes the payload of a segment of direction d starting at seq:
+// delivered straight from the packet when the peer already ACKed it (no
+// copy), otherwise copied once into a pooled buffer.
+func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
+	h := &c.half[d]
+	start := int64(h.nextOff) + int64(seq.Diff(h.next))
+	end := start + int64(len(payload))
+	if end <= int64(h.nextOff) {
+		if start < 0 && int64(h.nextOff)-start > maxAhead {
+			t.stats.OutOfWindow++
+			return
+		}
+		// all of it was delivered (or given up on) already
+		t.stats.Duplicates++
+		c.addHist(d, 'T')
+		return
+	}
+	if start-int64(h.nextOff) > maxAhead {
+		t.stats.OutOfWindow++
+		return
+	}
+	if start < int64(h.nextOff) {
+		payload = payload[int64(h.nextOff)-start:]
+		start = int64(h.nextOff)
+		t.stats.Overlaps++
+		c.addHist(d, 'T')
+	}
+	off := uint64(start)
+	if len(h.segs) == 0 && off == h.nextOff {
+		var lim uint64
+		if t.cfg.Delivery == Immediate {
+			lim = noLimit
+		} else {
+			lim = h.ackedOff()
+		}
+		if lim > off {
+			n := uint64(len(payload))
+			if n > lim-off {
+				n = lim - off
+			}
+			t.emit(c, d, payload[:n], 0, false, ts)
+			h.next = h.next.Add(int(n))
+			h.nextOff += n
+			payload = payload[n:]
+			off += n
+			if len(payload) == 0 {
+				return
+			}
+		}
+	}
+	t.buffer(c, d, off, payload)
+}
+
+// buffer stores payload at stream offset off (>= nextOff), resolving
+// overlaps with what is buffered by the Overlap policy.
+func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte) {
+	h := &c.half[d]
+	end := off + uint64(len(payload))
+	n := len(h.segs)
+	if n == 0 || h.segs[n-1].end() <= off {
+		t.addSeg(c, h, n, off, payload)
+		return
+	}
+	// first segment that ends after off
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if h.segs[m].end() <= off {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	i := lo
+	cur := off
+	added, overlapped, conflict := false, false, false
+	for cur < end {
+		if i >= len(h.segs) || h.segs[i].off >= end {
+			t.addSeg(c, h, i, cur, payload[cur-off:])
+			added = true
+			break
+		}
+		o := &h.segs[i]
+		if o.off > cur {
+			t.addSeg(c, h, i, cur, payload[cur-off:o.off-off])
+			added = true
+			i++
+			cur = h.segs[i].off
+			continue
+		}
+		oe := o.end()
+		if oe > end {
+			oe = end
+		}
+		mine := payload[cur-off : oe-off]
+		theirs := o.data[cur-o.off : oe-o.off]
+		overlapped = true
+		if !bytes.Equal(mine, theirs) {
+			conflict = true
+			if t.cfg.Overlap == OverlapLast {
+				copy(theirs, mine)
+			}
+		}
+		cur = oe
+		i++
+	}
+	if overlapped {
+		if added {
+			t.stats.Overlaps++
+		} else {
+			t.stats.Duplicates++
+		}
+		c.addHist(d, 'T')
+	}
+	if conflict {
+		t.stats.Conflicts++
+		c.addHist(d, 'I')
+	}
+}
+
+// addSeg inserts a copy of b at index i of h.segs.
+func (t *Table) addSeg(c *Conn, h *half, i int, off uint64, b []byte) {
+	buf := t.pool.get(len(b))
+	copy(buf, b)
+	h.segs = append(h.segs, seg{})
+	if i < len(h.segs)-1 {
+		copy(h.segs[i+1:], h.segs[i:])
+	}
+	h.segs[i] = seg{off: off, data: buf, buf: buf}
+	if c.half[0].buffered+c.half[1].buffered == 0 {
+		t.buffering.pushBack(c)
+	}
+	h.buffered += cap(buf)
+	t.stats.Buffered += uint64(cap(buf))
+	if t.stats.Buffered > t.stats.MaxBuffered {
+		t.stats.MaxBuffered = t.stats.Buffered
+	}
+}
+
+// popSeg releases h.segs[0].
+func (t *Table) popSeg(c *Conn, h *half) {
+	b := h.segs[0].buf
+	h.buffered -= cap(b)
+	t.stats.Buffered -= uint64(cap(b))
+	t.pool.put(b)
+	copy(h.segs, h.segs[1:])
+	h.segs[len(h.segs)-1] = seg{}
+	h.segs = h.segs[:len(h.segs)-1]
+	if c.half[0].buffered+c.half[1].buffered == 0 {
+		t.buffering.remove(c)
+	}
+}
+
+// deliver hands direction d's buffered bytes to the Handler up to offset
+// limit, declaring holes below gapLimit as gaps. Bytes past the peer's ACK
+// are flagged Unacked.
+func (t *Table) deliver(c *Conn, d Dir, limit, gapLimit uint64, ts int64) {
+	h := &c.half[d]
+	acked := noLimit
+	if t.cfg.Delivery == AckGated {
+		acked = h.ackedOff()
+	}
+	var pend uint64
+	for h.nextOff < limit {
+		if len(h.segs) > 0 && h.segs[0].off == h.nextOff {
+			sg := &h.segs[0]
+			n := uint64(len(sg.data))
+			if n > limit-h.nextOff {
+				n = limit - h.nextOff
+			}
+			unacked := h.nextOff >= acked
+			if !unacked && n > acked-h.nextOff {
+				n = acked - h.nextOff
+			}
+			t.emit(c, d, sg.data[:n], pend, unacked, ts)
+			pend = 0
+			sg.data = sg.data[n:]
+			sg.off += n
+			h.next = h.next.Add(int(n))
+			h.nextOff += n
+			if len(sg.data) == 0 {
+				t.popSeg(c, h)
+			}
+			continue
+		}
+		he := limit
+		if len(h.segs) > 0 && h.segs[0].off < he {
+			he = h.segs[0].off
+		}
+		if he > gapLimit {
+			he = gapLimit
+		}
+		if he <= h.nextOff || he == noLimit {
+			break
+		}
+		gap := he - h.nextOff
+		pend += gap
+		h.stats.Missed += gap
+		t.stats.Gaps++
+		t.stats.MissedBytes += gap
+		c.addHist(d, 'G')
+		h.next = h.next.Add(int(gap))
+		h.nextOff = he
+	}
+	if pend > 0 {
+		t.emit(c, d, nil, pend, false, ts)
+	}
+	if h.finSeen && h.nextOff >= h.finOff {
+		h.done = true
+	}
+}
+
+// emit calls the Handler for bytes at the current delivery point of d.
+func (t *Table) emit(c *Conn, d Dir, b []byte, gap uint64, unacked bool, ts int64) {
+	h := &c.half[d]
+	n := uint64(len(b))
+	h.stats.Delivered += n
+	t.stats.Delivered += n
+	if unacked {
+		h.stats.Unacked += n
+		t.stats.Unacked += n
+	}
+	data := Data{Bytes: b, Offset: h.nextOff, Gap: gap, Unacked: unacked, TS: ts}
+	if d == FromClient {
+		t.h.Sent(c, data)
+	} else {
+		t.h.Received(c, data)
+	}
+}

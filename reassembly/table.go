@@ -1,0 +1,488 @@
+package reassembly
+
+// noLimit is an offset no stream reaches.
+const noLimit = ^uint64(0)
+
+// maxAhead is how far past the delivery point a segment may start and still
+// be believed (1 GiB: holes of hundreds of MB happen in truncated captures,
+// 2 GiB is where sequence numbers stop being comparable).
+const maxAhead = 1 << 30
+
+// Table reassembles the connections of one worker. It is not safe for
+// concurrent use: each worker owns one Table and feeds it from one
+// goroutine, so the packet path takes no locks. A Handler must not call
+// back into its Table.
+type Table struct {
+	cfg   Config
+	h     Handler
+	conns map[Key]*Conn
+
+	// the last connection looked up: consecutive packets of one flow are
+	// the common case and skip the map.
+	cacheKey  Key
+	cacheConn *Conn
+
+	lru       list // open connections, most recently active first
+	linger    list // closed connections still absorbing late packets
+	buffering list // connections holding buffered bytes, oldest first
+	resets    list // connections with a pending RST, oldest first
+
+	free []*Conn
+	pool pool
+
+	now      int64
+	timeout  int64
+	lingerNs int64
+	graceNs  int64
+
+	stats Stats
+}
+
+// NewTable returns an empty Table that hands streams to h.
+func NewTable(cfg Config, h Handler) *Table {
+	cfg = cfg.withDefaults()
+	t := &Table{
+		cfg:      cfg,
+		h:        h,
+		conns:    make(map[Key]*Conn, 1024),
+		timeout:  int64(cfg.IdleTimeout),
+		lingerNs: int64(cfg.Linger),
+		graceNs:  int64(cfg.ResetGrace),
+	}
+	t.lru.idx, t.linger.idx, t.buffering.idx, t.resets.idx = lkMain, lkMain, lkBuf, lkRST
+	t.pool.allocs = &t.stats.BufAllocs
+	t.pool.oversize = &t.stats.OversizeSegs
+	return t
+}
+
+// Stats returns the Table's counters.
+func (t *Table) Stats() Stats { return t.stats }
+
+// Len returns the number of open connections.
+func (t *Table) Len() int { return t.lru.n }
+
+// Now returns the Table's capture clock (Unix ns): the latest timestamp
+// fed or advanced to.
+func (t *Table) Now() int64 { return t.now }
+
+// Advance moves the capture clock to now (Unix ns) and closes what expired
+// by then. Feed advances the clock itself; call Advance when the capture is
+// quiet (a live worker with no packets) so idle connections still expire.
+func (t *Table) Advance(now int64) {
+	if now > t.now {
+		t.now = now
+		t.expire()
+	}
+}
+
+// Flush closes every open connection with reason r (ReasonFlush at the end
+// of a file, ReasonShutdown when a live capture stops), delivering what is
+// buffered, and forgets closed ones. The Table stays usable.
+func (t *Table) Flush(r Reason) {
+	for c := t.lru.tail; c != nil; c = t.lru.tail {
+		if c.rstPending {
+			t.close(c, ReasonRST)
+		} else {
+			t.close(c, r)
+		}
+	}
+	for c := t.linger.head; c != nil; c = t.linger.head {
+		t.linger.remove(c)
+		t.drop(c)
+	}
+}
+
+func (t *Table) expire() {
+	now := t.now
+	for c := t.resets.head; c != nil && c.rstAt+t.graceNs <= now; c = t.resets.head {
+		t.close(c, ReasonRST)
+	}
+	for c := t.lru.tail; c != nil && c.last+t.timeout <= now; c = t.lru.tail {
+		t.close(c, ReasonTimeout)
+	}
+	for c := t.linger.head; c != nil && c.lingerUntil <= now; c = t.linger.head {
+		t.linger.remove(c)
+		t.drop(c)
+	}
+}
+
+// Feed processes one segment. Nothing in s is kept after Feed returns.
+func (t *Table) Feed(s *Segment) {
+	t.stats.Packets++
+	t.stats.Bytes += uint64(len(s.Payload))
+	if s.Truncated > 0 {
+		t.stats.Truncated += uint64(s.Truncated)
+	}
+	if s.TS > t.now {
+		t.now = s.TS
+		t.expire()
+	}
+	k, fromHi := KeyOf(s, t.cfg.IgnoreVLAN)
+	var c *Conn
+	if t.cacheConn != nil && t.cacheKey == k {
+		c = t.cacheConn
+	} else if c = t.conns[k]; c != nil {
+		t.cacheKey, t.cacheConn = k, c
+	}
+	pureSYN := s.Flags&(SYN|ACK|RST) == SYN
+	if c != nil && c.state == StateClosed {
+		// A closed 4-tuple lingers to absorb its last packets; only a new
+		// SYN (a new ISN) starts a new connection on it.
+		old := &c.half[FromClient]
+		if !pureSYN || (old.synSeen && old.isn == s.Seq && fromHi == c.clientIsHi) {
+			t.stats.Ghosts++
+			return
+		}
+		t.linger.remove(c)
+		t.drop(c)
+		c = nil
+	}
+	if c != nil && pureSYN && fromHi == c.clientIsHi {
+		cl := &c.half[FromClient]
+		if (cl.synSeen && cl.isn != s.Seq) || (!cl.synSeen && !cl.empty()) {
+			// port reuse without a close we saw: the old connection ends
+			t.close(c, ReasonReused)
+			if c.state == StateClosed {
+				t.linger.remove(c)
+				t.drop(c)
+			}
+			c = nil
+		}
+	}
+	if c == nil {
+		if c = t.open(k, fromHi, s); c == nil {
+			return
+		}
+	}
+	if s.TS > c.last {
+		c.last = s.TS
+	}
+	t.lru.moveToFront(c)
+	d := FromClient
+	if fromHi != c.clientIsHi {
+		d = FromServer
+	}
+	t.process(c, d, s)
+}
+
+// serverIsDst guesses the roles of a connection picked up without a SYN:
+// the side on a well-known port, else the lower port, is the server.
+func serverIsDst(sport, dport uint16) bool {
+	switch {
+	case dport < 1024 && sport >= 1024:
+		return true
+	case sport < 1024 && dport >= 1024:
+		return false
+	}
+	return dport <= sport
+}
+
+func (t *Table) open(k Key, fromHi bool, s *Segment) *Conn {
+	f := s.Flags
+	if f&RST != 0 {
+		// a RST for a connection we do not know: nothing to close
+		t.stats.IgnoredRST++
+		return nil
+	}
+	syn := f&SYN != 0
+	if !syn && t.cfg.NoMidstream {
+		t.stats.NoSYN++
+		return nil
+	}
+	for len(t.conns) >= t.cfg.MaxConns {
+		if old := t.linger.head; old != nil {
+			t.linger.remove(old)
+			t.drop(old)
+			continue
+		}
+		if old := t.lru.tail; old != nil {
+			t.close(old, ReasonEvicted)
+			continue
+		}
+		break
+	}
+	c := t.newConn()
+	c.key = k
+	senderIsClient := true
+	switch {
+	case syn && f&ACK == 0:
+	case syn:
+		senderIsClient = false
+		c.midstream = true
+	default:
+		senderIsClient = serverIsDst(s.SrcPort, s.DstPort)
+		c.midstream = true
+	}
+	c.clientIsHi = fromHi == senderIsClient
+	src, dst := Endpoint{s.Src, s.SrcPort}, Endpoint{s.Dst, s.DstPort}
+	if senderIsClient {
+		c.ep[FromClient], c.ep[FromServer] = src, dst
+	} else {
+		c.ep[FromClient], c.ep[FromServer] = dst, src
+	}
+	c.v6 = s.V6
+	c.start, c.last = s.TS, s.TS
+	if syn && f&ACK == 0 {
+		c.state = StateSynSent
+	} else {
+		c.state = StateEstablished
+	}
+	c.id = connID(&k, s.TS, s.Seq)
+	t.conns[k] = c
+	t.cacheKey, t.cacheConn = k, c
+	t.lru.pushFront(c)
+	t.stats.Opened++
+	t.stats.Active++
+	if c.midstream {
+		t.stats.Midstream++
+	}
+	t.h.Opened(c)
+	return c
+}
+
+func connID(k *Key, ts int64, seq Seq) uint64 {
+	h := k.Hash() ^ uint64(ts)*0x9e3779b97f4a7c15 ^ uint64(seq)<<21
+	h ^= h >> 31
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 29
+	return h
+}
+
+func (t *Table) newConn() *Conn {
+	n := len(t.free)
+	if n == 0 {
+		return new(Conn)
+	}
+	c := t.free[n-1]
+	t.free = t.free[:n-1]
+	s0, s1 := c.half[0].segs[:0], c.half[1].segs[:0]
+	*c = Conn{}
+	c.half[0].segs, c.half[1].segs = s0, s1
+	return c
+}
+
+// drop forgets a closed connection and recycles it.
+func (t *Table) drop(c *Conn) {
+	if t.conns[c.key] == c {
+		delete(t.conns, c.key)
+	}
+	if t.cacheConn == c {
+		t.cacheConn = nil
+	}
+	t.free = append(t.free, c)
+}
+
+// process handles one segment of direction d of an open connection.
+func (t *Table) process(c *Conn, d Dir, s *Segment) {
+	h, p := &c.half[d], &c.half[d^1]
+	f := s.Flags
+	h.stats.Packets++
+	h.stats.Bytes += uint64(len(s.Payload))
+	if c.rstPending && c.rstDir == d && f&RST == 0 {
+		// the RST's sender goes on talking: the RST was not real
+		c.rstPending = false
+		t.resets.remove(c)
+		t.stats.IgnoredRST++
+	}
+	seq := s.Seq
+	if f&SYN != 0 {
+		h.stats.SYN = true
+		if f&ACK != 0 {
+			c.addHist(d, 'H')
+			if c.state == StateSynSent {
+				c.state = StateEstablished
+			}
+		} else {
+			c.addHist(d, 'S')
+		}
+		if (!h.synSeen || h.isn != seq) && h.empty() {
+			// the SYN sets the stream's origin; one that contradicts an
+			// origin guessed from stray packets (an injected FIN, a
+			// midstream ACK) replaces it while nothing was delivered
+			h.rebase(seq)
+		} else if h.synSeen && h.isn == seq {
+			c.addHist(d, 'T')
+		}
+		seq++
+	}
+	if f&RST != 0 {
+		t.reset(c, d, s)
+		return
+	}
+	if f&ACK != 0 && f&SYN == 0 {
+		c.addHist(d, 'A')
+	}
+	if s.Window == 0 && f&SYN == 0 {
+		h.stats.ZeroWin = true
+		c.addHist(d, 'W')
+	}
+	if !h.init {
+		h.init, h.next, h.nextOff = true, seq, 0
+	}
+	if f&ACK != 0 {
+		t.ack(c, d^1, s.Ack, s.TS)
+	}
+	n := len(s.Payload)
+	end := seq.Add(n + s.Truncated)
+	if n > 0 || s.Truncated > 0 {
+		c.addHist(d, 'D')
+		if n > 0 {
+			t.insert(c, d, seq, s.Payload, s.TS)
+		}
+	}
+	if !h.maxValid || h.maxEnd.LessThan(end) {
+		h.maxValid, h.maxEnd = true, end
+	}
+	if f&FIN != 0 {
+		h.stats.FIN = true
+		c.addHist(d, 'F')
+		if !h.finSeen {
+			if off, ok := h.offsetOf(end); ok {
+				h.finSeen, h.finOff = true, off
+			}
+		}
+		if c.state == StateEstablished {
+			c.state = StateClosing
+		}
+	}
+	if h.finSeen && h.nextOff >= h.finOff {
+		h.done = true
+	}
+	if len(h.segs) > 0 {
+		switch {
+		case t.cfg.Delivery == Immediate:
+			t.deliver(c, d, noLimit, h.gapLimit(), s.TS)
+		case p.stats.Packets == 0 && h.buffered >= t.cfg.OneSidedBytes:
+			// the peer's ACKs will never come: hand over what is contiguous
+			t.deliver(c, d, noLimit, h.nextOff, s.TS)
+		}
+		if c.half[0].buffered+c.half[1].buffered > t.cfg.MaxConnBuffer || len(h.segs) > t.cfg.MaxConnSegments {
+			t.force(c, d, s.TS)
+		}
+		if t.stats.Buffered > uint64(t.cfg.MaxBuffer) {
+			t.relieve(s.TS)
+		}
+	}
+	if c.half[0].done && c.half[1].done {
+		t.close(c, ReasonFIN)
+	}
+}
+
+// ack processes the peer's acknowledgement of direction pd's bytes.
+func (t *Table) ack(c *Conn, pd Dir, a Seq, ts int64) {
+	p := &c.half[pd]
+	if !p.init {
+		// nothing seen from pd yet: the ACK tells where its stream is
+		p.init, p.next, p.nextOff = true, a, 0
+		p.ackValid, p.ack, p.gapAck = true, a, a
+		return
+	}
+	if p.ackValid && !p.ack.LessThan(a) {
+		return
+	}
+	if p.ackValid {
+		p.gapAck = p.ack
+	} else {
+		p.gapAck = p.next
+	}
+	p.ackValid, p.ack = true, a
+	if lim := p.ackedOff(); lim > p.nextOff {
+		t.deliver(c, pd, lim, p.gapLimit(), ts)
+	}
+}
+
+// reset handles a RST from direction d.
+func (t *Table) reset(c *Conn, d Dir, s *Segment) {
+	h, p := &c.half[d], &c.half[d^1]
+	h.stats.RST = true
+	c.addHist(d, 'R')
+	t.stats.RSTPayload += uint64(len(s.Payload))
+	var valid bool
+	if h.init {
+		// in window: from the delivery point to a little past the
+		// highest byte the sender is known to have sent
+		hi := h.next
+		if h.maxValid && hi.LessThan(h.maxEnd) {
+			hi = h.maxEnd
+		}
+		valid = !s.Seq.LessThan(h.next) && s.Seq.Diff(hi) <= 1<<20
+	} else {
+		// the sender never spoke: only a RST that ACKs exactly what the
+		// peer sent (the answer to a SYN) is believable
+		valid = s.Flags&ACK != 0 && p.init && !s.Ack.LessThan(p.next) &&
+			(!p.maxValid || !p.maxEnd.LessThan(s.Ack))
+	}
+	if !valid {
+		t.stats.IgnoredRST++
+		return
+	}
+	if !h.init {
+		h.init, h.next, h.nextOff = true, s.Seq, 0
+	}
+	if s.Flags&ACK != 0 {
+		t.ack(c, d^1, s.Ack, s.TS)
+	}
+	if !c.rstPending {
+		c.rstPending, c.rstAt = true, s.TS
+		t.resets.pushBack(c)
+	}
+	c.rstDir = d
+}
+
+// force delivers everything direction d holds, unACKed, holes as gaps.
+func (t *Table) force(c *Conn, d Dir, ts int64) {
+	t.stats.Forced++
+	before := c.half[d].stats.Delivered
+	t.drain(c, d, ts)
+	t.stats.ForcedBytes += c.half[d].stats.Delivered - before
+}
+
+// relieve forces the connections that have buffered longest until the
+// Table is within MaxBuffer again.
+func (t *Table) relieve(ts int64) {
+	for t.stats.Buffered > uint64(t.cfg.MaxBuffer) {
+		c := t.buffering.head
+		if c == nil {
+			return
+		}
+		t.force(c, FromClient, ts)
+		t.force(c, FromServer, ts)
+	}
+}
+
+// drain delivers everything direction d holds: up to the peer's ACK as
+// usual (holes the ACK covers become gaps), then the rest flagged Unacked
+// with holes between buffered pieces reported as gaps.
+func (t *Table) drain(c *Conn, d Dir, ts int64) {
+	h := &c.half[d]
+	if a := h.ackedOff(); a > h.nextOff {
+		t.deliver(c, d, a, a, ts)
+	}
+	t.deliver(c, d, noLimit, noLimit, ts)
+}
+
+// close ends a connection: whatever is buffered is delivered (bytes the
+// peer never ACKed flagged Unacked, holes as gaps), then Handler.Closed.
+func (t *Table) close(c *Conn, r Reason) {
+	if c.state == StateClosed {
+		return
+	}
+	t.drain(c, FromClient, t.now)
+	t.drain(c, FromServer, t.now)
+	c.state, c.reason = StateClosed, r
+	t.stats.Closed[r]++
+	t.stats.Active--
+	if c.rstPending {
+		c.rstPending = false
+		t.resets.remove(c)
+	}
+	t.lru.remove(c)
+	t.h.Closed(c, r)
+	c.Ctx = nil
+	if r == ReasonFIN || r == ReasonRST {
+		c.lingerUntil = t.now + t.lingerNs
+		t.linger.pushBack(c)
+		return
+	}
+	t.drop(c)
+}
