@@ -236,8 +236,7 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 		c.Ctx = nil
 	}
 	wasEmpty := len(h.buf) == 0
-	h.buf = appendRecord(h.buf, &h.rec)
-	h.rec.history = "" // do not keep the string alive
+	h.buf = appendRecord(h.buf, &h.rec, c.History())
 	h.lines++
 	switch {
 	case len(h.buf) >= h.log.pipe.Size():

@@ -281,7 +281,6 @@ type record struct {
 	start, last    int64
 	st             [2]reassembly.DirStats
 	midstream      bool
-	history        string
 	reason         reassembly.Reason
 	digest         bool
 	sum            [2][]byte // sha256 of each direction when digest
@@ -297,12 +296,12 @@ func (r *record) fill(c *reassembly.Conn, reason reassembly.Reason) {
 	r.st[0] = c.Stats(reassembly.FromClient)
 	r.st[1] = c.Stats(reassembly.FromServer)
 	r.midstream = c.Midstream()
-	r.history = c.History()
 	r.reason = reason
 }
 
-// appendRecord appends one JSON line (with its '\n').
-func appendRecord(b []byte, r *record) []byte {
+// appendRecord appends one JSON line (with its '\n'). history is passed
+// apart so that the string from Conn.History can stay on the stack.
+func appendRecord(b []byte, r *record, history string) []byte {
 	o, s := &r.st[reassembly.FromClient], &r.st[reassembly.FromServer]
 	b = append(b, `{"ts":`...)
 	b = AppendTime(b, r.start)
@@ -337,11 +336,11 @@ func appendRecord(b []byte, r *record) []byte {
 	b = append(b, `,"resp_bytes":`...)
 	b = appendUint(b, s.Delivered+s.Missed)
 	b = append(b, `,"conn_state":"`...)
-	b = append(b, ConnState(*o, *s, r.midstream, r.history)...)
+	b = append(b, ConnState(*o, *s, r.midstream, history)...)
 	b = append(b, `","missed_bytes":`...)
 	b = appendUint(b, o.Missed+s.Missed)
 	b = append(b, `,"history":`...)
-	b = AppendString(b, r.history)
+	b = AppendString(b, history)
 	b = append(b, `,"orig_pkts":`...)
 	b = appendUint(b, o.Packets)
 	b = append(b, `,"resp_pkts":`...)

@@ -156,30 +156,31 @@ func TestAppendRecord(t *testing.T) {
 	v6c := netip.MustParseAddrPort("[2001:db8::1]:40000")
 	v6s := netip.MustParseAddrPort("[2001:db8::2]:443")
 	for _, tc := range []struct {
-		name string
-		rec  record
-		want string
+		name    string
+		rec     record
+		history string
+		want    string
 	}{{
-		name: "v4 sf",
+		name: "v4 sf", history: "ShADadFf",
 		rec: record{
 			id: 62, client: netip.MustParseAddrPort("10.0.0.1:1234"), server: netip.MustParseAddrPort("10.0.0.2:80"),
 			start: 1_600_000_000_123_456_789, last: 1_600_000_001_500_000_000,
-			st:      [2]reassembly.DirStats{dir(5, 5, 0, "SF"), dir(4, 7, 3, "SF")},
-			history: "ShADadFf", reason: reassembly.ReasonFIN,
+			st:     [2]reassembly.DirStats{dir(5, 5, 0, "SF"), dir(4, 7, 3, "SF")},
+			reason: reassembly.ReasonFIN,
 		},
 		want: `{"ts":1600000000.123456,"uid":"C00000000010","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":80,"proto":"tcp","duration":1.376544,"orig_bytes":5,"resp_bytes":10,"conn_state":"SF","missed_bytes":3,"history":"ShADadFf","orig_pkts":5,"resp_pkts":4,"close_reason":"fin","orig_delivered":5,"resp_delivered":7}` + "\n",
 	}, {
-		name: "v6 vlan digest",
+		name: "v6 vlan digest", history: "S",
 		rec: record{
 			id: 1, client: v6c, server: v6s, vlans: reassembly.VLANs{IDs: [4]uint16{100, 200}, N: 2},
 			start: 5_000_000_000, last: 5_000_000_000,
-			st:      [2]reassembly.DirStats{dir(1, 5, 0, "S"), dir(0, 0, 0, "")},
-			history: "S", reason: reassembly.ReasonTimeout,
+			st:     [2]reassembly.DirStats{dir(1, 5, 0, "S"), dir(0, 0, 0, "")},
+			reason: reassembly.ReasonTimeout,
 			digest: true, sum: [2][]byte{sumA[:], sumE[:]},
 		},
 		want: `{"ts":5.000000,"uid":"C00000000001","id.orig_h":"2001:db8::1","id.orig_p":40000,"id.resp_h":"2001:db8::2","id.resp_p":443,"vlan":[100,200],"proto":"tcp","duration":0.000000,"orig_bytes":5,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"timeout","orig_delivered":5,"resp_delivered":0,"orig_sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","resp_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}` + "\n",
 	}} {
-		got := string(appendRecord(nil, &tc.rec))
+		got := string(appendRecord(nil, &tc.rec, tc.history))
 		if got != tc.want {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, got, tc.want)
 		}

@@ -1,0 +1,582 @@
+// Package flowfiles writes each direction of each connection to its own
+// file, in the manner of tcpflow: the bytes the client sent go to
+// <name>.c2s and the bytes the server sent to <name>.s2c, in a directory
+// (see AppendName for the naming scheme).
+//
+// # Use
+//
+//	w, err := flowfiles.New(dir, flowfiles.Options{})
+//	h := w.Handler() // one per worker; h is a reassembly.Handler
+//	... workers feed their Tables, Flush them, and stop ...
+//	err = w.Close() // write what is buffered, close every file, first error
+//
+// # Contents
+//
+// A file holds exactly the bytes delivered in its direction, each at its
+// stream offset (Data.Offset): a gap (bytes never captured, Data.Gap) is
+// left as a hole, so it reads as zero bytes and the file is sparse where
+// the file system supports it; the file's length is the stream offset
+// reached, trailing gap included. Like tcpflow, this keeps file offsets
+// equal to stream offsets, so an offset reported by any other consumer of
+// the stream (Data.Offset, a parser's error position) points straight into
+// the file, and no sidecar is needed. The cost is that a hole cannot be
+// told apart from real zero bytes in the file itself: the connection log
+// has the count (missed_bytes, orig_bytes - orig_delivered), and a digest
+// of the file differs from connlog's orig_sha256/resp_sha256 (which cover
+// the delivered bytes only) exactly when there were gaps.
+//
+// A direction that delivers no byte gets no file, even when it had gaps or
+// packets (a SYN, pure ACKs): a file is created with the first delivered
+// byte. An existing file of the same name is truncated when created (the
+// name includes the uid, so this only happens when the same capture is
+// written to the same directory again).
+//
+// # Threading and memory
+//
+// A Handler belongs to one worker goroutine and takes no locks. It copies
+// each delivered piece (the Data bytes are only borrowed for the call) into
+// its worker's buffer (64 KiB by default), framed with the file it belongs
+// to and its offset; full buffers go to a single writer goroutine through
+// a bounded queue (16 buffers by default). That copy is the only per-byte
+// cost on the worker. A worker waits only when the queue is full, i.e. the
+// disk is more than a megabyte behind; such waits are counted in
+// Stats().Stalls. Bytes are never dropped and memory stays bounded.
+//
+// The writer goroutine does all file I/O: it coalesces contiguous pieces of
+// the same file into one positioned write, and keeps at most MaxOpen files
+// open (default 256): opening one more closes the least recently written
+// one, which is reopened (without truncation; writes are positioned) when
+// its connection sends again. A file is closed for good when its
+// connection closes.
+//
+// After the first I/O error the writer stops writing (it still drains the
+// queue so that workers never wait forever, and still closes its files);
+// Close returns that error.
+package flowfiles
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// Options tune a Writer. The zero value is the default for every field.
+type Options struct {
+	// MaxOpen bounds the files open at once, default 256.
+	MaxOpen int
+	// BufferSize is the size of a worker's buffer, default 64 KiB.
+	BufferSize int
+	// QueueLen is how many full buffers may wait for the writer before
+	// workers wait, default 16.
+	QueueLen int
+	// FlushInterval: a worker's buffer that has held data longer than this
+	// (wall clock, checked every few Data calls and on Opened/Closed) is
+	// handed to the writer even if not full. Default 1s; negative disables
+	// it. Handler.Flush does it on demand.
+	FlushInterval time.Duration
+	// FileMode is the permission of created files, default 0644 (before
+	// umask). The directory is created 0755 if missing.
+	FileMode os.FileMode
+}
+
+// Stats are a Writer's counters.
+type Stats struct {
+	pipe.Stats
+	Files   uint64 // files created
+	Reopens uint64 // files reopened after being closed to respect MaxOpen
+	Written uint64 // payload bytes written to files
+	Writes  uint64 // positioned writes issued
+}
+
+// Writer is one flow-file output: a directory, a writer goroutine and the
+// Handlers that feed it.
+type Writer struct {
+	opt  Options
+	pipe *pipe.Pipe
+	fw   *fileWriter
+
+	mu     sync.Mutex // guards hs and closed (not on the data path)
+	hs     []*Handler
+	closed bool
+}
+
+// ErrClosed is the panic value when a Handler is created after Close.
+var ErrClosed = errors.New("flowfiles: writer closed")
+
+// New creates dir if needed and returns a Writer into it.
+func New(dir string, opt Options) (*Writer, error) {
+	if opt.MaxOpen <= 0 {
+		opt.MaxOpen = 256
+	}
+	if opt.FlushInterval == 0 {
+		opt.FlushInterval = time.Second
+	}
+	if opt.FileMode == 0 {
+		opt.FileMode = 0o644
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	fw := &fileWriter{
+		dir:     dir,
+		maxOpen: opt.MaxOpen,
+		mode:    opt.FileMode,
+		files:   make(map[uint64]*file),
+	}
+	w := &Writer{opt: opt, fw: fw}
+	w.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, fw.consume, fw.finish)
+	return w, nil
+}
+
+// Handler returns a new Handler for one worker. Create one per worker
+// goroutine before starting it; the Handler must not be shared.
+func (w *Writer) Handler() *Handler {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		panic(ErrClosed)
+	}
+	h := &Handler{
+		w:     w,
+		buf:   w.pipe.Get(),
+		size:  w.pipe.Size(),
+		every: w.opt.FlushInterval,
+		idHi:  uint64(len(w.hs)) << 40,
+	}
+	w.hs = append(w.hs, h)
+	return h
+}
+
+// Close hands over what every Handler has buffered, waits for the writer
+// to write it, closes every file (files of connections that never closed
+// included, extended to the offset reached) and returns the first I/O
+// error. Call it after every worker has stopped using its Handler (and
+// after the Tables were flushed, so that every connection was closed):
+// Close reads the Handlers' buffers. Later calls return the same error.
+func (w *Writer) Close() error {
+	w.mu.Lock()
+	if !w.closed {
+		w.closed = true
+		for _, h := range w.hs {
+			h.finishAll()
+			if len(h.buf) > 0 {
+				h.buf = w.pipe.Put(h.buf)
+			}
+		}
+	}
+	w.mu.Unlock()
+	return w.pipe.Close()
+}
+
+// Stats returns the counters (safe from any goroutine).
+func (w *Writer) Stats() Stats {
+	return Stats{
+		Stats:   w.pipe.Stats(),
+		Files:   w.fw.created.Load(),
+		Reopens: w.fw.reopens.Load(),
+		Written: w.fw.written.Load(),
+		Writes:  w.fw.writes.Load(),
+	}
+}
+
+// Record framing in the queue buffers: a header, then n bytes.
+//
+//	op (1) | file id (8) | offset (8) | n (4) | n bytes
+const hdrLen = 1 + 8 + 8 + 4
+
+const (
+	opOpen = 1 + iota // payload: the file name; offset unused
+	opData            // payload: bytes to write at offset
+	opEnd             // no payload; offset: stream offset reached. Closes the file.
+)
+
+// minChunk: a piece is split across buffers rather than starting a new
+// buffer when at least this much room is left.
+const minChunk = 512
+
+// Handler writes the streams of one worker's connections. It implements
+// reassembly.Handler; its per-connection state lives in Conn.Ctx.
+type Handler struct {
+	w     *Writer
+	buf   []byte
+	size  int
+	every time.Duration
+	since time.Time // when buf became non-empty
+	calls uint32
+
+	idHi uint64 // handler index, high bits of file ids
+	next uint64 // connection serial
+	free []*flow
+	live map[*flow]struct{} // only for Close of unclosed connections
+}
+
+var _ reassembly.Handler = (*Handler)(nil)
+
+// flow is the per-connection state.
+type flow struct {
+	id     uint64 // file id of direction 0; direction 1 is id+1
+	opened [2]bool
+	end    [2]uint64 // stream offset reached
+}
+
+// Opened implements reassembly.Handler.
+func (h *Handler) Opened(c *reassembly.Conn) {
+	c.Ctx = h.newFlow()
+	h.tick()
+}
+
+func (h *Handler) newFlow() *flow {
+	var f *flow
+	if n := len(h.free); n > 0 {
+		f = h.free[n-1]
+		h.free[n-1] = nil
+		h.free = h.free[:n-1]
+		*f = flow{}
+	} else {
+		f = new(flow)
+	}
+	h.next++
+	f.id = h.idHi | h.next<<1
+	if h.live == nil {
+		h.live = make(map[*flow]struct{})
+	}
+	h.live[f] = struct{}{}
+	return f
+}
+
+func (h *Handler) ctx(c *reassembly.Conn) *flow {
+	f, _ := c.Ctx.(*flow)
+	if f == nil { // Opened was not seen by this handler
+		f = h.newFlow()
+		c.Ctx = f
+	}
+	return f
+}
+
+// Sent implements reassembly.Handler.
+func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
+	h.data(c, reassembly.FromClient, &d)
+}
+
+// Received implements reassembly.Handler.
+func (h *Handler) Received(c *reassembly.Conn, d reassembly.Data) {
+	h.data(c, reassembly.FromServer, &d)
+}
+
+func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d *reassembly.Data) {
+	f := h.ctx(c)
+	end := d.Offset + uint64(len(d.Bytes))
+	if end > f.end[dir] {
+		f.end[dir] = end
+	}
+	if len(d.Bytes) == 0 {
+		return
+	}
+	id := f.id + uint64(dir)
+	if !f.opened[dir] {
+		f.opened[dir] = true
+		h.reserve(hdrLen + 128)
+		n := len(h.buf)
+		h.buf = appendHdr(h.buf, opOpen, id, 0, 0)
+		h.buf = AppendName(h.buf, c.ID(), c.Client(), c.Server(), dir)
+		binary.LittleEndian.PutUint32(h.buf[n+17:], uint32(len(h.buf)-n-hdrLen))
+	}
+	off, p := d.Offset, d.Bytes
+	for len(p) > 0 {
+		room := h.size - len(h.buf) - hdrLen
+		if room < minChunk && room < len(p) {
+			h.put()
+			room = h.size - hdrLen
+		}
+		k := min(room, len(p))
+		h.buf = appendHdr(h.buf, opData, id, off, k)
+		h.buf = append(h.buf, p[:k]...)
+		off += uint64(k)
+		p = p[k:]
+	}
+	h.calls++
+	if h.calls&63 == 0 {
+		h.tick()
+	}
+}
+
+// Closed implements reassembly.Handler.
+func (h *Handler) Closed(c *reassembly.Conn, _ reassembly.Reason) {
+	f := h.ctx(c)
+	h.end(f)
+	delete(h.live, f)
+	h.free = append(h.free, f)
+	c.Ctx = nil
+	h.tick()
+}
+
+func (h *Handler) end(f *flow) {
+	for dir := range f.opened {
+		if f.opened[dir] {
+			h.reserve(hdrLen)
+			h.buf = appendHdr(h.buf, opEnd, f.id+uint64(dir), f.end[dir], 0)
+			f.opened[dir] = false
+		}
+	}
+}
+
+// finishAll ends the files of connections still open (at Writer.Close).
+func (h *Handler) finishAll() {
+	for f := range h.live {
+		h.end(f)
+	}
+}
+
+// Flush hands the data buffered so far to the writer. Call it from the
+// Handler's worker, e.g. when the worker goes idle.
+func (h *Handler) Flush() {
+	if len(h.buf) > 0 {
+		h.put()
+	}
+}
+
+func (h *Handler) put() {
+	h.buf = h.w.pipe.Put(h.buf)
+	h.since = time.Time{}
+}
+
+// reserve makes room for n bytes, handing the buffer over if needed.
+func (h *Handler) reserve(n int) {
+	if len(h.buf)+n > h.size && len(h.buf) > 0 {
+		h.put()
+	}
+}
+
+// tick hands the buffer over when it has waited longer than the flush
+// interval.
+func (h *Handler) tick() {
+	if h.every < 0 || len(h.buf) == 0 {
+		return
+	}
+	now := time.Now()
+	if h.since.IsZero() {
+		h.since = now
+		return
+	}
+	if now.Sub(h.since) >= h.every {
+		h.put()
+	}
+}
+
+func appendHdr(b []byte, op byte, id, off uint64, n int) []byte {
+	b = append(b, op)
+	b = binary.LittleEndian.AppendUint64(b, id)
+	b = binary.LittleEndian.AppendUint64(b, off)
+	return binary.LittleEndian.AppendUint32(b, uint32(n))
+}
+
+// file is the writer's state of one flow file.
+type file struct {
+	path       string
+	f          *os.File // nil while closed to respect MaxOpen
+	size       int64    // length on disk as far as we wrote
+	prev, next *file    // LRU list of open files, most recent first
+}
+
+// fileWriter runs on the writer goroutine only.
+type fileWriter struct {
+	dir     string
+	maxOpen int
+	mode    os.FileMode
+	files   map[uint64]*file
+	open    int
+	head    file // sentinel of the LRU list
+
+	pend    *file  // pending positioned write: file, offset, bytes
+	pendOff int64  //
+	pendBuf []byte //
+
+	created, reopens, written, writes atomic.Uint64
+}
+
+const maxPend = 256 << 10
+
+var errFraming = errors.New("flowfiles: corrupt queue buffer")
+
+func (w *fileWriter) consume(b []byte) error {
+	for len(b) > 0 {
+		if len(b) < hdrLen {
+			return errFraming
+		}
+		op := b[0]
+		id := binary.LittleEndian.Uint64(b[1:])
+		off := binary.LittleEndian.Uint64(b[9:])
+		n := int(binary.LittleEndian.Uint32(b[17:]))
+		if len(b) < hdrLen+n {
+			return errFraming
+		}
+		p := b[hdrLen : hdrLen+n]
+		b = b[hdrLen+n:]
+		var err error
+		switch op {
+		case opOpen:
+			w.files[id] = &file{path: filepath.Join(w.dir, string(p)), size: -1}
+		case opData:
+			err = w.write(id, int64(off), p)
+		case opEnd:
+			err = w.end(id, int64(off))
+		default:
+			return errFraming
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return w.flushPend()
+}
+
+func (w *fileWriter) write(id uint64, off int64, p []byte) error {
+	f := w.files[id]
+	if f == nil {
+		return errFraming
+	}
+	if w.pend == f && w.pendOff+int64(len(w.pendBuf)) == off && len(w.pendBuf)+len(p) <= maxPend {
+		w.pendBuf = append(w.pendBuf, p...)
+		return nil
+	}
+	if err := w.flushPend(); err != nil {
+		return err
+	}
+	w.pend, w.pendOff = f, off
+	if w.pendBuf == nil {
+		w.pendBuf = make([]byte, 0, maxPend)
+	}
+	w.pendBuf = append(w.pendBuf[:0], p...)
+	return nil
+}
+
+func (w *fileWriter) flushPend() error {
+	f := w.pend
+	if f == nil {
+		return nil
+	}
+	w.pend = nil
+	if err := w.ensureOpen(f); err != nil {
+		return err
+	}
+	w.writes.Add(1)
+	if _, err := f.f.WriteAt(w.pendBuf, w.pendOff); err != nil {
+		return err
+	}
+	w.written.Add(uint64(len(w.pendBuf)))
+	if e := w.pendOff + int64(len(w.pendBuf)); e > f.size {
+		f.size = e
+	}
+	return nil
+}
+
+// ensureOpen opens f (creating it the first time) and makes it the most
+// recently used, closing the least recently used file if MaxOpen are open.
+func (w *fileWriter) ensureOpen(f *file) error {
+	if f.f != nil {
+		w.unlink(f)
+		w.pushFront(f)
+		return nil
+	}
+	if w.open >= w.maxOpen {
+		if err := w.closeFile(w.head.prev); err != nil {
+			return err
+		}
+	}
+	flag := os.O_WRONLY | os.O_CREATE
+	if f.size < 0 {
+		flag |= os.O_TRUNC
+		w.created.Add(1)
+		f.size = 0
+	} else {
+		w.reopens.Add(1)
+	}
+	fd, err := os.OpenFile(f.path, flag, w.mode)
+	if err != nil {
+		return err
+	}
+	f.f = fd
+	w.open++
+	w.pushFront(f)
+	return nil
+}
+
+func (w *fileWriter) closeFile(f *file) error {
+	if f == nil || f == &w.head || f.f == nil {
+		return nil
+	}
+	if w.pend == f {
+		if err := w.flushPend(); err != nil {
+			return err
+		}
+	}
+	w.unlink(f)
+	err := f.f.Close()
+	f.f = nil
+	w.open--
+	return err
+}
+
+// end closes a file for good, extending it to the stream offset reached.
+func (w *fileWriter) end(id uint64, reached int64) error {
+	f := w.files[id]
+	if f == nil {
+		return errFraming
+	}
+	delete(w.files, id)
+	if w.pend == f {
+		if err := w.flushPend(); err != nil {
+			return err
+		}
+	}
+	if reached > f.size {
+		if err := w.ensureOpen(f); err != nil {
+			return err
+		}
+		if err := f.f.Truncate(reached); err != nil {
+			return err
+		}
+		f.size = reached
+	}
+	return w.closeFile(f)
+}
+
+// finish runs after the last buffer: it closes every file still open,
+// even after an error.
+func (w *fileWriter) finish(err error) error {
+	if err == nil {
+		err = w.flushPend()
+	}
+	w.pend = nil
+	for id, f := range w.files {
+		delete(w.files, id)
+		if e := w.closeFile(f); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+func (w *fileWriter) pushFront(f *file) {
+	if w.head.next == nil {
+		w.head.next, w.head.prev = &w.head, &w.head
+	}
+	f.prev, f.next = &w.head, w.head.next
+	w.head.next.prev = f
+	w.head.next = f
+}
+
+func (w *fileWriter) unlink(f *file) {
+	if f.prev != nil {
+		f.prev.next = f.next
+		f.next.prev = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
