@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/outputs/internal/segtest"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -395,4 +396,50 @@ func benchDir(b *testing.B) string {
 		}
 	}
 	return b.TempDir()
+}
+
+// workerOnly replaces w's writer by one that discards everything, to
+// measure what the worker pays alone.
+func workerOnly(w *Writer) {
+	_ = w.pipe.Close()
+	w.pipe = pipe.New(pipe.Config{}, nil, nil)
+}
+
+func BenchmarkWorkerData(b *testing.B) {
+	w, err := New(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	workerOnly(w)
+	h := w.Handler()
+	conn := openConn(b)
+	h.Opened(conn)
+	d := reassembly.Data{Bytes: make([]byte, 1460)}
+	b.SetBytes(1460)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Sent(conn, d)
+		d.Offset += 1460
+	}
+	h.Closed(conn, reassembly.ReasonFIN)
+	_ = w.Close()
+}
+
+func BenchmarkWorkerConn(b *testing.B) {
+	w, err := New(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	workerOnly(w)
+	h := w.Handler()
+	conn := openConn(b)
+	d := reassembly.Data{Bytes: make([]byte, 100)}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.Opened(conn)
+		h.Sent(conn, d)
+		h.Received(conn, d)
+		h.Closed(conn, reassembly.ReasonFIN)
+	}
+	_ = w.Close()
 }

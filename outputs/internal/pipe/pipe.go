@@ -9,8 +9,14 @@
 // Back-pressure: the queue holds at most Queue buffers. Put only blocks when
 // the queue is full, i.e. when the writer is Queue buffers (Queue × Size
 // bytes, 16 × 64 KiB = 1 MiB by default) behind the workers; every such wait
-// is counted in Stalls. Memory is therefore bounded by
-// (workers + 2×Queue + 1) × Size bytes whatever the input.
+// is counted in Stalls.
+//
+// Memory: a buffer is allocated only when the free list is empty, i.e. when
+// every existing buffer is queued, being written or held by a worker, and
+// the free list is large enough never to drop one (up to MaxWorkers
+// workers). So at most (workers + Queue + 2) × Size bytes are ever
+// allocated whatever the input, and nothing is allocated once that many
+// buffers exist.
 //
 // Errors: the first error returned by the consume function is kept; after
 // it the writer still drains the queue (so workers never block forever) but
@@ -27,6 +33,10 @@ const (
 	DefaultSize  = 64 << 10
 	DefaultQueue = 16
 )
+
+// MaxWorkers is how many workers the free list is sized for; with more,
+// buffers are occasionally dropped and reallocated (still bounded).
+const MaxWorkers = 256
 
 // Config sizes a Pipe.
 type Config struct {
@@ -73,7 +83,7 @@ func New(cfg Config, consume func([]byte) error, finish func(error) error) *Pipe
 	p := &Pipe{
 		size:    cfg.Size,
 		full:    make(chan []byte, cfg.Queue),
-		free:    make(chan []byte, cfg.Queue+1),
+		free:    make(chan []byte, cfg.Queue+2+MaxWorkers),
 		consume: consume,
 		finish:  finish,
 		done:    make(chan struct{}),
