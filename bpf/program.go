@@ -1,0 +1,571 @@
+package bpf
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
+	"github.com/cilium/ebpf/rlimit"
+	netbpf "golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultBypassMapSize is the number of bypass map entries when
+// Config.BypassMapSize is 0. A bypassed flow takes two (one per direction).
+const DefaultBypassMapSize = 65536
+
+// Config describes the capture program.
+type Config struct {
+	// Filter is a pcap-filter(7) expression ("" = every TCP packet).
+	// Compiling it needs libpcap at run time (Debian: libpcap0.8).
+	Filter string
+	// AllowNonTCP passes packets that are not TCP on to the filter
+	// instead of dropping them.
+	AllowNonTCP bool
+	// BypassMapSize is the capacity of the LRU bypass map (entries, two
+	// per flow); 0 means DefaultBypassMapSize.
+	BypassMapSize int
+	// LinkType of the sockets the program is attached to: DLTEN10MB
+	// (also when 0: AF_PACKET SOCK_RAW on Ethernet, loopback, veth,
+	// bridges...) or DLTRaw (SOCK_RAW on tun/ARPHRD_NONE devices, or
+	// SOCK_DGRAM sockets).
+	LinkType int
+	// Snaplen the filter is compiled with (what it returns on accept);
+	// 0 means DefaultSnaplen. The program never returns more than it.
+	Snaplen int
+}
+
+// Counters are the program's per-CPU counters, summed over CPUs. Every
+// packet is Seen, then exactly one of NonTCP, Filtered or Passed; Bypassed
+// counts the Passed packets of bypassed flows (returned cut to their
+// headers). Its memory image is the per-CPU map value.
+type Counters struct {
+	Seen     uint64
+	Passed   uint64
+	Filtered uint64
+	Bypassed uint64
+	NonTCP   uint64
+}
+
+const (
+	cntSeen = iota
+	cntPassed
+	cntFiltered
+	cntBypassed
+	cntNonTCP
+	numCounters
+)
+
+// Program is the loaded capture program with its maps.
+type Program struct {
+	prog     *ebpf.Program
+	counters *ebpf.Map
+	bypass   *ebpf.Map
+	filter   []netbpf.RawInstruction
+	linkType int
+}
+
+var memlockOnce sync.Once
+
+// Load compiles cfg.Filter (if any), builds the socket-filter program and
+// loads it with its maps. The caller attaches it to AF_PACKET sockets with
+// Attach (or SO_ATTACH_BPF and FD) and must Close it.
+func Load(cfg Config) (*Program, error) {
+	lt := normLinkType(cfg.LinkType)
+	if cfg.LinkType == 0 {
+		lt = DLTEN10MB
+	}
+	if lt != DLTEN10MB && lt != DLTRaw {
+		return nil, fmt.Errorf("bpf: link type %d not supported by the kernel program (only %d Ethernet and %d raw IP)", cfg.LinkType, DLTEN10MB, DLTRaw)
+	}
+	snaplen := cfg.Snaplen
+	if snaplen <= 0 {
+		snaplen = DefaultSnaplen
+	}
+	filter, err := CompileFilter(cfg.Filter, lt, snaplen)
+	if err != nil {
+		return nil, err
+	}
+	size := cfg.BypassMapSize
+	if size <= 0 {
+		size = DefaultBypassMapSize
+	}
+	memlockOnce.Do(func() { _ = rlimit.RemoveMemlock() })
+
+	p := &Program{filter: filter, linkType: lt}
+	p.counters, err = ebpf.NewMap(&ebpf.MapSpec{
+		Name:       "fs_counters",
+		Type:       ebpf.PerCPUArray,
+		KeySize:    4,
+		ValueSize:  8 * numCounters,
+		MaxEntries: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bpf: creating counters map: %w", err)
+	}
+	p.bypass, err = ebpf.NewMap(&ebpf.MapSpec{
+		Name:       "fs_bypass",
+		Type:       ebpf.LRUHash,
+		KeySize:    flowKeySize,
+		ValueSize:  8,
+		MaxEntries: uint32(size),
+	})
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("bpf: creating bypass map: %w", err)
+	}
+	insns, err := buildProgram(lt, cfg.AllowNonTCP, uint32(snaplen), filter, p.counters, p.bypass)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         "fastsniff",
+		Type:         ebpf.SocketFilter,
+		License:      "Dual MIT/GPL",
+		Instructions: insns,
+	})
+	if err != nil {
+		p.Close()
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("bpf: the kernel verifier rejected the capture program (filter %q): %+v", cfg.Filter, ve)
+		}
+		return nil, fmt.Errorf("bpf: loading the capture program: %w", err)
+	}
+	return p, nil
+}
+
+// FD returns the program's file descriptor, for SO_ATTACH_BPF.
+func (p *Program) FD() int { return p.prog.FD() }
+
+// Attach attaches the program to a socket (SO_ATTACH_BPF). Attach before
+// bind so that no unfiltered packet is queued.
+func (p *Program) Attach(sockFD int) error {
+	if err := unix.SetsockoptInt(sockFD, unix.SOL_SOCKET, unix.SO_ATTACH_BPF, p.prog.FD()); err != nil {
+		return fmt.Errorf("bpf: SO_ATTACH_BPF: %w", err)
+	}
+	return nil
+}
+
+// Filter returns the compiled classic program of Config.Filter (nil without
+// a filter).
+func (p *Program) Filter() []netbpf.RawInstruction { return p.filter }
+
+// Counters returns the counters summed over all CPUs. CPUs are read one
+// after the other, so a snapshot taken under traffic is not atomic.
+func (p *Program) Counters() (Counters, error) {
+	var per []Counters
+	if err := p.counters.Lookup(uint32(0), &per); err != nil {
+		return Counters{}, fmt.Errorf("bpf: reading counters: %w", err)
+	}
+	var c Counters
+	for _, v := range per {
+		c.Seen += v.Seen
+		c.Passed += v.Passed
+		c.Filtered += v.Filtered
+		c.Bypassed += v.Bypassed
+		c.NonTCP += v.NonTCP
+	}
+	return c, nil
+}
+
+// Bypass makes the kernel cut the packets of flow k, both directions, to
+// their headers (Ethernet/VLAN/IP/TCP incl. options), so connection state,
+// sequence numbers, lengths and FIN/RST still reach userspace. Use it for
+// flows past the reassembly depth or closed by the consumer. The map is an
+// LRU: under pressure the least recently seen flows fall out, which only
+// means their payload is copied again.
+func (p *Program) Bypass(k FlowKey) error {
+	var zero uint64
+	for _, key := range [2]FlowKey{k, k.Reverse()} {
+		b := key.bytes()
+		if err := p.bypass.Update(b[:], zero, ebpf.UpdateAny); err != nil {
+			return fmt.Errorf("bpf: bypass %v: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// Unbypass removes both directions of flow k from the bypass map; a flow
+// that is not there is not an error.
+func (p *Program) Unbypass(k FlowKey) error {
+	for _, key := range [2]FlowKey{k, k.Reverse()} {
+		b := key.bytes()
+		if err := p.bypass.Delete(b[:]); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("bpf: unbypass %v: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// BypassHits returns how many packets of direction k were cut since it was
+// bypassed, and whether it is in the map.
+func (p *Program) BypassHits(k FlowKey) (uint64, bool, error) {
+	var v uint64
+	b := k.bytes()
+	err := p.bypass.Lookup(b[:], &v)
+	if errors.Is(err, ebpf.ErrKeyNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("bpf: bypass lookup %v: %w", k, err)
+	}
+	return v, true, nil
+}
+
+// Close releases the program and its maps (sockets keep the attached
+// program alive until they are closed).
+func (p *Program) Close() error {
+	var errs []error
+	if p.prog != nil {
+		errs = append(errs, p.prog.Close())
+	}
+	if p.counters != nil {
+		errs = append(errs, p.counters.Close())
+	}
+	if p.bypass != nil {
+		errs = append(errs, p.bypass.Close())
+	}
+	p.prog, p.counters, p.bypass = nil, nil, nil
+	return errors.Join(errs...)
+}
+
+// Program labels.
+const (
+	lblL3       = "fs_l3"
+	lblIPv4     = "fs_ipv4"
+	lblIPv6     = "fs_ipv6"
+	lblTCP      = "fs_tcp"
+	lblFilter   = "fs_filter"
+	lblPost     = "fs_post"
+	lblNonTCP   = "fs_nontcp"
+	lblFiltered = "fs_filtered"
+	lblPassed   = "fs_passed"
+	lblBypassed = "fs_bypassed"
+)
+
+func mapPtr(dst asm.Register, m *ebpf.Map) (asm.Instruction, error) {
+	ins := asm.LoadMapPtr(dst, 0)
+	if err := ins.AssociateMap(m); err != nil {
+		return ins, err
+	}
+	return ins, nil
+}
+
+// buildProgram emits the capture program:
+//
+//	parse (real packet data) -> NonTCP: count, drop (or go on if allowed)
+//	                         -> TCP/MaybeTCP: key and header length on stack
+//	filter (translated cBPF, on the virtual packet)  -> 0: count, drop
+//	bypass map lookup when the packet had a key -> hit: cut to headers
+//	count, return
+//
+// Registers during parsing: R6 ctx, R7 the current header offset, R8 the
+// ethertype / next header. Every load is preceded by a length check, so
+// LD_ABS/LD_IND never end the program behind the counters' back.
+func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbpf.RawInstruction, counters, bypass *ebpf.Map) (asm.Instructions, error) {
+	e := newEmitter()
+	e.emit(asm.Mov.Reg(regCtx, asm.R1))
+	for i := 0; i < flowKeySize; i += 8 {
+		// asm.StoreImm refuses DWord; BPF_ST|BPF_MEM|BPF_DW is valid.
+		e.emit(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: int16(stackKey + i)})
+	}
+	e.emit(asm.StoreImm(asm.RFP, stackHdrLen, 0, asm.Word))
+
+	// lenCheck jumps to fail unless the packet has at least R7+n bytes
+	// (abs=false) or n bytes (abs=true).
+	lenCheck := func(abs bool, n int32, fail string) {
+		e.emit(asm.LoadMem(asm.R2, regCtx, skbLen, asm.Word))
+		if abs {
+			e.emit(asm.JLT.Imm(asm.R2, n, fail))
+			return
+		}
+		e.emit(
+			asm.Mov.Reg(asm.R3, asm.R7),
+			asm.Add.Imm(asm.R3, n),
+			asm.JGT.Reg(asm.R3, asm.R2, fail),
+		)
+	}
+
+	switch linkType {
+	case DLTEN10MB:
+		// A tag the kernel stripped into the skb is the outermost.
+		walk0 := e.fresh("fs_walk0")
+		e.emit(
+			asm.LoadMem(asm.R2, regCtx, skbVlanPresent, asm.Word),
+			asm.JEq.Imm(asm.R2, 0, walk0),
+			asm.LoadMem(asm.R2, regCtx, skbVlanTCI, asm.Word),
+			asm.And.Imm(asm.R2, 0x0fff),
+			asm.StoreMem(asm.RFP, stackKey+keyVLANs, asm.R2, asm.Half),
+		)
+		emitVLANWalk(e, 1, lenCheck)
+		e.label(walk0)
+		emitVLANWalk(e, 0, lenCheck)
+
+		e.label(lblL3)
+		e.emit(
+			asm.JEq.Imm(asm.R8, 0x0800, lblIPv4),
+			asm.JEq.Imm(asm.R8, 0x86dd, lblIPv6),
+			asm.Ja.Label(lblNonTCP),
+		)
+	case DLTRaw:
+		e.emit(asm.Mov.Imm(asm.R7, 0))
+		lenCheck(true, 1, lblNonTCP)
+		e.emit(
+			asm.LoadAbs(0, asm.Byte),
+			asm.RSh.Imm(asm.R0, 4),
+			asm.JEq.Imm(asm.R0, 4, lblIPv4),
+			asm.JEq.Imm(asm.R0, 6, lblIPv6),
+			asm.Ja.Label(lblNonTCP),
+		)
+	default:
+		return nil, fmt.Errorf("bpf: link type %d not supported by the kernel program", linkType)
+	}
+
+	// IPv4 at R7.
+	e.label(lblIPv4)
+	lenCheck(false, 20, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 4),
+		asm.JNE.Imm(asm.R1, 4, lblNonTCP),
+		asm.And.Imm(asm.R0, 0x0f),
+		asm.LSh.Imm(asm.R0, 2),
+		asm.JLT.Imm(asm.R0, 20, lblNonTCP),
+		asm.Mov.Reg(asm.R8, asm.R0), // IHL in bytes
+		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
+		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 6, asm.Half),
+		asm.And.Imm(asm.R0, 0x1fff),
+		asm.JNE.Imm(asm.R0, 0, lblFilter), // non-first fragment: no TCP header
+		asm.StoreImm(asm.RFP, stackKey+keySrc+10, 0xffff, asm.Half),
+		asm.StoreImm(asm.RFP, stackKey+keyDst+10, 0xffff, asm.Half),
+		asm.LoadInd(asm.R0, asm.R7, 12, asm.Word),
+		asm.HostTo(asm.BE, asm.R0, asm.Word),
+		asm.StoreMem(asm.RFP, stackKey+keySrc+12, asm.R0, asm.Word),
+		asm.LoadInd(asm.R0, asm.R7, 16, asm.Word),
+		asm.HostTo(asm.BE, asm.R0, asm.Word),
+		asm.StoreMem(asm.RFP, stackKey+keyDst+12, asm.R0, asm.Word),
+		asm.Add.Reg(asm.R7, asm.R8),
+		asm.Ja.Label(lblTCP),
+	)
+
+	// IPv6 at R7, then up to maxIPv6Ext extension headers.
+	e.label(lblIPv6)
+	lenCheck(false, 40, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
+	)
+	for j := int32(0); j < 4; j++ {
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 8+4*j, asm.Word),
+			asm.HostTo(asm.BE, asm.R0, asm.Word),
+			asm.StoreMem(asm.RFP, int16(stackKey+keySrc+4*j), asm.R0, asm.Word),
+			asm.LoadInd(asm.R0, asm.R7, 24+4*j, asm.Word),
+			asm.HostTo(asm.BE, asm.R0, asm.Word),
+			asm.StoreMem(asm.RFP, int16(stackKey+keyDst+4*j), asm.R0, asm.Word),
+		)
+	}
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 6, asm.Byte),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R7, 40),
+	)
+	for x := 0; x < maxIPv6Ext; x++ {
+		ext, frag, ah, next := e.fresh("fs_ext"), e.fresh("fs_frag"), e.fresh("fs_ah"), e.fresh("fs_next")
+		e.emit(
+			asm.JEq.Imm(asm.R8, 6, lblTCP),
+			asm.JEq.Imm(asm.R8, 0, ext),
+			asm.JEq.Imm(asm.R8, 43, ext),
+			asm.JEq.Imm(asm.R8, 60, ext),
+			asm.JEq.Imm(asm.R8, 44, frag),
+			asm.JEq.Imm(asm.R8, 51, ah),
+			asm.Ja.Label(lblNonTCP),
+		)
+		// hop-by-hop, routing, destination options: (len+1)*8 bytes
+		e.label(ext)
+		lenCheck(false, 8, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+			asm.Add.Imm(asm.R0, 1),
+			asm.LSh.Imm(asm.R0, 3),
+			asm.Add.Reg(asm.R7, asm.R0),
+			asm.Ja.Label(next),
+		)
+		// fragment: 8 bytes; a non-first fragment has no TCP header
+		e.label(frag)
+		lenCheck(false, 8, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+			asm.And.Imm(asm.R0, 0xfff8),
+			asm.JNE.Imm(asm.R0, 0, lblFilter),
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.Add.Imm(asm.R7, 8),
+			asm.Ja.Label(next),
+		)
+		// AH: (len+2)*4 bytes
+		e.label(ah)
+		lenCheck(false, 8, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+			asm.Add.Imm(asm.R0, 2),
+			asm.LSh.Imm(asm.R0, 2),
+			asm.Add.Reg(asm.R7, asm.R0),
+		)
+		e.label(next)
+	}
+	e.emit(asm.JEq.Imm(asm.R8, 6, lblTCP))
+	for _, nh := range []int32{0, 43, 44, 51, 60} {
+		e.emit(asm.JEq.Imm(asm.R8, nh, lblFilter)) // chain too long: userspace decides
+	}
+	e.emit(asm.Ja.Label(lblNonTCP))
+
+	// TCP at R7: ports into the key, header length for the bypass.
+	e.label(lblTCP)
+	lenCheck(false, 20, lblFilter) // cut TCP header: no key, userspace decides
+	doffOK := e.fresh("fs_doff")
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
+		asm.StoreMem(asm.RFP, stackKey+keySrcPort, asm.R0, asm.Half),
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+		asm.StoreMem(asm.RFP, stackKey+keyDstPort, asm.R0, asm.Half),
+		asm.LoadInd(asm.R0, asm.R7, 12, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.LSh.Imm(asm.R0, 2),
+		asm.JGE.Imm(asm.R0, 20, doffOK),
+		asm.Mov.Imm(asm.R0, 20),
+	)
+	e.label(doffOK)
+	e.emit(
+		asm.Add.Reg(asm.R0, asm.R7),
+		asm.StoreMem(asm.RFP, stackHdrLen, asm.R0, asm.Word),
+	)
+
+	// User filter on the packet as libpcap would deliver it.
+	e.label(lblFilter)
+	if filter != nil {
+		if err := translateInto(e, filter, lblPost); err != nil {
+			return nil, err
+		}
+	} else {
+		e.emit(asm.Mov.Imm32(regA, int32(snaplen)))
+	}
+
+	e.label(lblPost)
+	ld, err := mapPtr(asm.R1, bypass)
+	if err != nil {
+		return nil, err
+	}
+	e.emit(
+		asm.JEq.Imm32(regA, 0, lblFiltered),
+		asm.Mov.Reg32(regTmp, regA),
+		asm.LoadMem(asm.R2, asm.RFP, stackHdrLen, asm.Word),
+		asm.JEq.Imm(asm.R2, 0, lblPassed),
+		ld,
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, stackKey),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, lblPassed),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R2, asm.RFP, stackHdrLen, asm.Word),
+		asm.JLE.Reg32(regTmp, asm.R2, lblBypassed),
+		asm.Mov.Reg32(regTmp, asm.R2),
+	)
+
+	count := func(label string, fields ...int) error {
+		e.label(label)
+		ld, err := mapPtr(asm.R1, counters)
+		if err != nil {
+			return err
+		}
+		done := e.fresh("fs_done")
+		e.emit(
+			asm.StoreImm(asm.RFP, stackCntKey, 0, asm.Word),
+			ld,
+			asm.Mov.Reg(asm.R2, asm.RFP),
+			asm.Add.Imm(asm.R2, stackCntKey),
+			asm.FnMapLookupElem.Call(),
+			asm.JEq.Imm(asm.R0, 0, done),
+		)
+		for _, f := range append([]int{cntSeen}, fields...) {
+			e.emit(
+				asm.LoadMem(asm.R1, asm.R0, int16(8*f), asm.DWord),
+				asm.Add.Imm(asm.R1, 1),
+				asm.StoreMem(asm.R0, int16(8*f), asm.R1, asm.DWord),
+			)
+		}
+		e.label(done)
+		e.emit(asm.Mov.Reg32(asm.R0, regTmp), asm.Return())
+		return nil
+	}
+	if err := count(lblBypassed, cntPassed, cntBypassed); err != nil {
+		return nil, err
+	}
+	if err := count(lblPassed, cntPassed); err != nil {
+		return nil, err
+	}
+	e.label(lblFiltered)
+	e.emit(asm.Mov.Imm(regTmp, 0))
+	if err := count(e.fresh("fs_cnt_filtered"), cntFiltered); err != nil {
+		return nil, err
+	}
+	if allowNonTCP {
+		e.alias[lblNonTCP] = lblFilter
+	} else {
+		e.label(lblNonTCP)
+		e.emit(asm.Mov.Imm(regTmp, 0))
+		if err := count(e.fresh("fs_cnt_nontcp"), cntNonTCP); err != nil {
+			return nil, err
+		}
+	}
+	return e.finish()
+}
+
+// emitVLANWalk unrolls the walk over in-packet VLAN tags when `start` tags
+// are already in the key (1 if the kernel stripped the outer one). Each
+// exit that finds a non-tag ethertype jumps to fs_l3 with R7 at the L3
+// header and R8 the ethertype.
+func emitVLANWalk(e *emitter, start int, lenCheck func(bool, int32, string)) {
+	for i := 0; ; i++ {
+		n := start + i
+		off := int32(12 + 4*i)
+		lenCheck(true, off+2, lblNonTCP)
+		e.emit(asm.LoadAbs(off, asm.Half))
+		target := lblFilter // too many tags: no key, userspace decides
+		tag := e.fresh("fs_tag")
+		if n < MaxVLANs {
+			target = tag
+		}
+		e.emit(
+			asm.JEq.Imm(asm.R0, 0x8100, target),
+			asm.JEq.Imm(asm.R0, 0x88a8, target),
+			asm.JEq.Imm(asm.R0, 0x9100, target),
+			asm.StoreImm(asm.RFP, stackKey+keyNVLANs, int64(n), asm.Byte),
+			asm.Mov.Imm(asm.R7, off+2),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.Ja.Label(lblL3),
+		)
+		if n == MaxVLANs {
+			return
+		}
+		e.label(tag)
+		lenCheck(true, off+4, lblNonTCP)
+		e.emit(
+			asm.LoadAbs(off+2, asm.Half),
+			asm.And.Imm(asm.R0, 0x0fff),
+			asm.StoreMem(asm.RFP, int16(stackKey+keyVLANs+2*n), asm.R0, asm.Half),
+		)
+	}
+}
