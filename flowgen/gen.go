@@ -36,7 +36,6 @@ type Capture struct {
 
 	cfg   Config
 	pkts  []pkt
-	addrs []netip.AddrPort // per conn: client, server
 }
 
 // Generate makes the capture that cfg describes. It returns an error only
