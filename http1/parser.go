@@ -371,15 +371,15 @@ func (p *Parser) step(s *ConnState, ds *dirState, b []byte) int {
 	case stResync:
 		return p.stepResync(s, ds, b)
 	case stHold:
-		if len(ds.hold)+len(b) > p.cfg.MaxHold {
-			p.skip(s, ds, len(ds.hold))
-			ds.hold = ds.hold[:0]
-			p.lost(s, ds)
+		room := p.cfg.MaxHold - len(ds.hold)
+		if room == 0 {
+			p.unhold(s, ds)
 			return 0
 		}
-		ds.hold = append(ds.hold, b...)
+		k := min(room, len(b))
+		ds.hold = append(ds.hold, b[:k]...)
 		ds.holdTS = p.ts
-		return len(b)
+		return k
 	}
 	panic("http1: bad parser state")
 }
@@ -587,37 +587,37 @@ func (p *Parser) begin(s *ConnState, ds *dirState, line []byte, sl startLine, ts
 }
 
 const (
-	lineMore     = iota // no LF yet: the bytes were buffered
-	lineFull            // a whole line
-	lineLong            // too long; consumed through its LF
-	lineLongMore        // too long; the rest up to LF must be skipped
+	lineMore = iota // no LF yet: the bytes were buffered
+	lineFull        // a whole line
+	lineLong        // MaxLineLen+1 bytes without LF: consumed, the rest is not
 )
 
 // getLine returns the next line (CR LF stripped), the bytes consumed and
-// a lineXxx status. A returned line may alias ds.line: reset it after use.
+// a lineXxx status. It never takes more than MaxLineLen+1 bytes of a line,
+// so a line is found too long at the same byte however the stream is cut.
+// A returned line may alias ds.line: reset it after use.
 func (p *Parser) getLine(ds *dirState, b []byte) ([]byte, int, int) {
-	max := p.cfg.MaxLineLen
-	i := bytes.IndexByte(b, '\n')
-	if i >= 0 {
-		if len(ds.line)+i > max {
-			ds.line = ds.line[:0]
-			return nil, i + 1, lineLong
-		}
+	room := p.cfg.MaxLineLen + 1 - len(ds.line)
+	w := b
+	if len(w) > room {
+		w = w[:room]
+	}
+	if i := bytes.IndexByte(w, '\n'); i >= 0 {
 		if len(ds.line) == 0 {
-			return trimCR(b[:i]), i + 1, lineFull
+			return trimCR(w[:i]), i + 1, lineFull
 		}
-		ds.line = append(ds.line, b[:i]...)
+		ds.line = append(ds.line, w[:i]...)
 		return trimCR(ds.line), i + 1, lineFull
 	}
-	if len(ds.line)+len(b) > max {
+	if len(w) == room {
 		ds.line = ds.line[:0]
-		return nil, len(b), lineLongMore
+		return nil, len(w), lineLong
 	}
 	if ds.line == nil {
 		ds.line = make([]byte, 0, 256)
 	}
-	ds.line = append(ds.line, b...)
-	return nil, len(b), lineMore
+	ds.line = append(ds.line, w...)
+	return nil, len(w), lineMore
 }
 
 func trimCR(b []byte) []byte {
@@ -651,8 +651,8 @@ func (p *Parser) stepFields(s *ConnState, ds *dirState, b []byte) int {
 	switch st {
 	case lineMore:
 		return n
-	case lineLong, lineLongMore:
-		ds.skipLine = st == lineLongMore
+	case lineLong:
+		ds.skipLine = true
 		ds.lastKept = false
 		p.headerLimit(ds, m)
 		return n
@@ -1036,6 +1036,22 @@ func (p *Parser) releaseHold(s *ConnState) {
 	}
 }
 
+// unhold stops holding client bytes (too many, or a gap follows them)
+// before the answer came: they are scanned for requests, as after a loss of
+// sync. A tunnel answer still turns the connection into a tunnel.
+func (p *Parser) unhold(s *ConnState, ds *dirState) {
+	buf := ds.hold
+	ds.hold = nil
+	p.lost(s, ds)
+	ots := p.ts
+	p.ts = ds.holdTS
+	p.run(s, ds, int(reassembly.FromClient), buf)
+	p.ts = ots
+	if ds.hold == nil {
+		ds.hold = buf[:0]
+	}
+}
+
 func (p *Parser) startTunnel(s *ConnState) {
 	s.mode = modeTunnel
 	p.stats.Tunnels++
@@ -1049,11 +1065,11 @@ func (p *Parser) startTunnel(s *ConnState) {
 
 func (p *Parser) stepChunkSize(s *ConnState, ds *dirState, b []byte) int {
 	m := ds.msg()
-	buffered := len(ds.line) > 0
 	line, n, st := p.getLine(ds, b)
+	m.WireLen += uint64(n)
+	m.End = p.ts
 	switch st {
 	case lineMore:
-		m.WireLen += uint64(n)
 		return n
 	case lineFull:
 		size, ok := parseChunkSize(line)
@@ -1061,8 +1077,6 @@ func (p *Parser) stepChunkSize(s *ConnState, ds *dirState, b []byte) int {
 		if !ok {
 			break
 		}
-		m.WireLen += uint64(n)
-		m.End = p.ts
 		if size == 0 {
 			ds.st = stTrailers
 			ds.hdrBytes, ds.hdrLines, ds.lastKept = 0, 0, false
@@ -1071,22 +1085,23 @@ func (p *Parser) stepChunkSize(s *ConnState, ds *dirState, b []byte) int {
 		}
 		return n
 	}
-	// A bad or over-long chunk-size line: the framing is lost. Unless it
-	// was split across calls, scan it again for a message start.
+	// A bad or over-long chunk-size line: the framing is lost.
 	m.Flags |= FlagBadFraming
 	p.stats.ParseErrors++
 	p.abort(s, ds)
 	p.lost(s, ds)
-	if buffered {
-		return n
-	}
-	return 0
+	return n
 }
 
 // gap handles n bytes missing before the next Data.
 func (p *Parser) gap(s *ConnState, ds *dirState, n uint64) {
 	p.stats.Gaps++
 	p.stats.GapBytes += n
+	for ds.st == stHold {
+		// Held bytes are complete up to the gap: parse them first (each
+		// round holds strictly fewer bytes).
+		p.unhold(s, ds)
+	}
 	switch ds.st {
 	case stStart:
 		if s.mode == modeDetect {
@@ -1120,10 +1135,6 @@ func (p *Parser) gap(s *ConnState, ds *dirState, n uint64) {
 		p.lost(s, ds)
 	case stBodyClose:
 		p.gapBody(ds.msg(), n)
-	case stHold:
-		p.skip(s, ds, len(ds.hold))
-		ds.hold = ds.hold[:0]
-		p.lost(s, ds)
 	}
 }
 
@@ -1136,6 +1147,9 @@ func (p *Parser) Close(s *ConnState, c *reassembly.Conn, r reassembly.Reason) {
 	p.c = c
 	if s.mode == modeHTTP || s.mode == modeTunnel {
 		cd, sd := &s.d[reassembly.FromClient], &s.d[reassembly.FromServer]
+		for s.mode == modeHTTP && cd.st == stHold {
+			p.unhold(s, cd) // never answered: parse what was held
+		}
 		if cd.rq != nil {
 			p.finishReq(s, cd, true)
 		}
