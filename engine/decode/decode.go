@@ -270,13 +270,13 @@ func (d *Decoder) ipv4(b []byte, cut int, seg *reassembly.Segment) (Result, Reas
 	p := b[ihl:]
 	if proto == 51 { // AH (RFC 4302): authenticated, not encrypted
 		if len(p) < 2 {
-			return d.truncOrBad(missing, ReasonBadIPLength)
+			return d.truncOrBad(missing, ReasonExtHeader)
 		}
 		n := (int(p[1]) + 2) << 2
+		if n < 12 || n > len(p)+missing {
+			return d.malformed(ReasonExtHeader)
+		}
 		if n > len(p) {
-			if n > len(p)+missing {
-				return d.malformed(ReasonBadIPLength)
-			}
 			return d.malformed(ReasonIPTruncated)
 		}
 		proto, p = p[0], p[n:]
@@ -418,6 +418,9 @@ func (d *Decoder) ipv6Ext(nh byte, b []byte, off, missing int, fragOK bool, seg 
 				return d.truncOrBad(missing, ReasonExtHeader)
 			}
 			n = (int(b[off+1]) + 2) << 2
+			if n < 12 {
+				return d.malformed(ReasonExtHeader)
+			}
 		case 44: // fragment
 			if off+8 > len(b) {
 				return d.truncOrBad(missing, ReasonExtHeader)

@@ -56,8 +56,9 @@ const (
 	ReasonBadIPLength
 	// ReasonIPChecksum: bad IPv4 header checksum (Config.VerifyChecksums).
 	ReasonIPChecksum
-	// ReasonExtHeader: an IPv6 extension header runs past the payload
-	// length, or a reassembled datagram holds another fragment header.
+	// ReasonExtHeader: an IPv6 extension header or IPsec AH header runs
+	// past the IP length or is too short, or a reassembled datagram holds
+	// another fragment header.
 	ReasonExtHeader
 	// ReasonBadJumbo: a Jumbo Payload option with a non-zero IPv6 payload
 	// length, or shorter than the hop-by-hop header (RFC 2675).
@@ -98,7 +99,7 @@ var reasonNames = [NumReasons]string{
 	ReasonBadIHL:           "bad-ihl",
 	ReasonBadIPLength:      "bad-ip-length",
 	ReasonIPChecksum:       "bad-ip-checksum",
-	ReasonExtHeader:        "bad-ipv6-ext-header",
+	ReasonExtHeader:        "bad-ext-header",
 	ReasonBadJumbo:         "bad-jumbogram",
 	ReasonFragTruncated:    "fragment-truncated",
 	ReasonFragTooBig:       "fragment-too-big",
