@@ -21,9 +21,10 @@ const (
 	// Packet.HeaderLen are valid and the flow can be bypassed.
 	TCP
 	// MaybeTCP packets go on to the filter and to userspace but have no
-	// flow key: IPv4/IPv6 non-first fragments of TCP, TCP headers cut
-	// short, more than MaxVLANs VLAN tags, IPv6 extension-header chains
-	// longer than maxIPv6Ext.
+	// flow key, so they are never cut: IPv4/IPv6 fragments of TCP (also
+	// the first one, which userspace needs whole to reassemble), TCP
+	// headers cut short, more than MaxVLANs VLAN tags, IPv6
+	// extension-header chains longer than maxIPv6Ext.
 	MaybeTCP
 )
 
@@ -241,7 +242,7 @@ func inspectIPv4(pkt []byte, off int, p *Packet) {
 	if ihl < 20 || pkt[off+9] != 6 {
 		return
 	}
-	if binary.BigEndian.Uint16(pkt[off+6:])&0x1fff != 0 {
+	if binary.BigEndian.Uint16(pkt[off+6:])&0x3fff != 0 { // MF or offset
 		p.Class = MaybeTCP
 		return
 	}
@@ -270,7 +271,7 @@ func inspectIPv6(pkt []byte, off int, p *Packet) {
 		next := pkt[off]
 		switch nh {
 		case 44: // fragment
-			if binary.BigEndian.Uint16(pkt[off+2:])&0xfff8 != 0 {
+			if binary.BigEndian.Uint16(pkt[off+2:])&0xfff9 != 0 { // offset or M
 				p.Class = MaybeTCP
 				return
 			}

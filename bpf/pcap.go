@@ -1,8 +1,10 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"unsafe"
@@ -68,12 +70,13 @@ type pcapInsn struct {
 }
 
 type libpcap struct {
-	openDead   func(linktype, snaplen int32) uintptr
-	compile    func(p uintptr, prog *pcapProgram, expr string, optimize int32, netmask uint32) int32
-	freecode   func(prog *pcapProgram)
-	close      func(p uintptr)
-	geterr     func(p uintptr) string
-	libVersion func() string
+	openDead    func(linktype, snaplen int32) uintptr
+	openOffline func(path string, errbuf *byte) uintptr
+	compile     func(p uintptr, prog *pcapProgram, expr string, optimize int32, netmask uint32) int32
+	freecode    func(prog *pcapProgram)
+	close       func(p uintptr)
+	geterr      func(p uintptr) string
+	libVersion  func() string
 }
 
 var (
@@ -86,44 +89,45 @@ var (
 )
 
 func loadLibpcap() (*libpcap, error) {
-	pcapOnce.Do(func() {
-		var handle uintptr
-		var errs []string
-		for _, name := range libpcapNames {
-			h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
-			if err == nil {
-				handle = h
-				break
-			}
-			errs = append(errs, err.Error())
-		}
-		if handle == 0 {
-			pcapErr = fmt.Errorf("%w (tried %s): install the Debian package libpcap0.8 (apt-get install libpcap0.8) to use filter expressions",
-				ErrNoLibpcap, strings.Join(libpcapNames, ", "))
-			return
-		}
-		lib := &libpcap{}
-		for _, f := range []struct {
-			fn   any
-			name string
-		}{
-			{&lib.openDead, "pcap_open_dead"},
-			{&lib.compile, "pcap_compile"},
-			{&lib.freecode, "pcap_freecode"},
-			{&lib.close, "pcap_close"},
-			{&lib.geterr, "pcap_geterr"},
-			{&lib.libVersion, "pcap_lib_version"},
-		} {
-			sym, err := purego.Dlsym(handle, f.name)
-			if err != nil || sym == 0 {
-				pcapErr = fmt.Errorf("%w: libpcap has no symbol %s: install the Debian package libpcap0.8", ErrNoLibpcap, f.name)
-				return
-			}
-			purego.RegisterFunc(f.fn, sym)
-		}
-		pcapLib = lib
-	})
+	pcapOnce.Do(func() { pcapLib, pcapErr = openLibpcap(libpcapNames) })
 	return pcapLib, pcapErr
+}
+
+// openLibpcap dlopens the first of names that loads and binds the few
+// functions CompileFilter uses.
+func openLibpcap(names []string) (*libpcap, error) {
+	var handle uintptr
+	for _, name := range names {
+		h, err := purego.Dlopen(name, purego.RTLD_NOW|purego.RTLD_LOCAL)
+		if err == nil {
+			handle = h
+			break
+		}
+	}
+	if handle == 0 {
+		return nil, fmt.Errorf("%w (tried %s): install the Debian package libpcap0.8 (apt-get install libpcap0.8) to use filter expressions",
+			ErrNoLibpcap, strings.Join(names, ", "))
+	}
+	lib := &libpcap{}
+	for _, f := range []struct {
+		fn   any
+		name string
+	}{
+		{&lib.openDead, "pcap_open_dead"},
+		{&lib.openOffline, "pcap_open_offline"},
+		{&lib.compile, "pcap_compile"},
+		{&lib.freecode, "pcap_freecode"},
+		{&lib.close, "pcap_close"},
+		{&lib.geterr, "pcap_geterr"},
+		{&lib.libVersion, "pcap_lib_version"},
+	} {
+		sym, err := purego.Dlsym(handle, f.name)
+		if err != nil || sym == 0 {
+			return nil, fmt.Errorf("%w: the libpcap found has no %s: install the Debian package libpcap0.8", ErrNoLibpcap, f.name)
+		}
+		purego.RegisterFunc(f.fn, sym)
+	}
+	return lib, nil
 }
 
 // LibpcapVersion returns pcap_lib_version() of the libpcap CompileFilter
@@ -137,17 +141,42 @@ func LibpcapVersion() (string, error) {
 }
 
 // CompileFilter compiles a pcap-filter(7) expression into classic BPF with
-// the system's libpcap (loaded at run time with purego: no cgo), exactly as
-// tcpdump does for a saved file of the given link type: pcap_open_dead +
-// pcap_compile(optimize=1, netmask unknown). linkType is a DLT_ value
-// (LINKTYPE_RAW 101 is accepted for DLTRaw); snaplen <= 0 means
-// DefaultSnaplen, which is what the program returns for an accepted packet.
+// the system's libpcap (loaded at run time with purego: no cgo) for a live
+// capture of the given link type: pcap_open_dead + pcap_compile(optimize=1,
+// netmask unknown). linkType is a DLT_ value (LINKTYPE_RAW 101 is accepted
+// for DLTRaw); snaplen <= 0 means DefaultSnaplen, which is what the program
+// returns for an accepted packet.
 //
 // An empty (or blank) expression returns a nil program and no error without
 // loading libpcap: nil means "accept every packet" everywhere in this
 // package. If libpcap is missing the error wraps ErrNoLibpcap and names the
-// Debian package to install.
+// Debian package to install. Like tcpdump, an expression that can match
+// nothing ("ip and ip6") is an error.
 func CompileFilter(expr string, linkType int, snaplen int) ([]netbpf.RawInstruction, error) {
+	return compile(expr, linkType, snaplen, false)
+}
+
+// CompileOfflineFilter is CompileFilter for reading a saved file, exactly
+// as tcpdump -r compiles: libpcap opens a (header-only, temporary) savefile
+// of that link type. The difference is small but real: for DLT_NULL and
+// DLT_LOOP, "ip6" then accepts the BSD values of AF_INET6 a file may hold
+// rather than the running system's.
+func CompileOfflineFilter(expr string, linkType int, snaplen int) ([]netbpf.RawInstruction, error) {
+	return compile(expr, linkType, snaplen, true)
+}
+
+// dltToLinkType maps the DLT_ values whose pcap-file LINKTYPE_ differs.
+func dltToLinkType(dlt int) int {
+	switch dlt {
+	case DLTRaw:
+		return LinkTypeRaw
+	case 11:
+		return 100
+	}
+	return dlt
+}
+
+func compile(expr string, linkType int, snaplen int, offline bool) ([]netbpf.RawInstruction, error) {
 	if strings.TrimSpace(expr) == "" {
 		return nil, nil
 	}
@@ -158,11 +187,32 @@ func CompileFilter(expr string, linkType int, snaplen int) ([]netbpf.RawInstruct
 	if err != nil {
 		return nil, fmt.Errorf("bpf: filter %q: %w", expr, err)
 	}
-	pcapMu.Lock()
-	defer pcapMu.Unlock()
-	p := lib.openDead(int32(normLinkType(linkType)), int32(snaplen))
-	if p == 0 {
-		return nil, fmt.Errorf("bpf: pcap_open_dead(linktype %d) failed", linkType)
+	dlt := normLinkType(linkType)
+	var p uintptr
+	if offline {
+		path, err := headerOnlySavefile(dlt, snaplen)
+		if err != nil {
+			return nil, fmt.Errorf("bpf: filter %q: %w", expr, err)
+		}
+		defer os.Remove(path)
+		var errbuf [512]byte // PCAP_ERRBUF_SIZE is 256
+		pcapMu.Lock()
+		defer pcapMu.Unlock()
+		p = lib.openOffline(path, &errbuf[0])
+		if p == 0 {
+			msg := string(errbuf[:])
+			if i := strings.IndexByte(msg, 0); i >= 0 {
+				msg = msg[:i]
+			}
+			return nil, fmt.Errorf("bpf: filter %q: pcap_open_offline: %s", expr, msg)
+		}
+	} else {
+		pcapMu.Lock()
+		defer pcapMu.Unlock()
+		p = lib.openDead(int32(dlt), int32(snaplen))
+		if p == 0 {
+			return nil, fmt.Errorf("bpf: pcap_open_dead(linktype %d) failed", linkType)
+		}
 	}
 	defer lib.close(p)
 	var prog pcapProgram
@@ -184,4 +234,27 @@ func CompileFilter(expr string, linkType int, snaplen int) ([]netbpf.RawInstruct
 		return nil, fmt.Errorf("bpf: filter %q: %w", expr, err)
 	}
 	return out, nil
+}
+
+// headerOnlySavefile writes a pcap file header (host byte order, like a
+// file tcpdump wrote on this machine) with no packets.
+func headerOnlySavefile(dlt, snaplen int) (string, error) {
+	f, err := os.CreateTemp("", "fastsniff-filter-*.pcap")
+	if err != nil {
+		return "", err
+	}
+	var h [24]byte
+	ne := binary.NativeEndian
+	ne.PutUint32(h[0:], 0xa1b2c3d4)
+	ne.PutUint16(h[4:], 2)
+	ne.PutUint16(h[6:], 4)
+	ne.PutUint32(h[16:], uint32(snaplen))
+	ne.PutUint32(h[20:], uint32(dltToLinkType(dlt)))
+	_, werr := f.Write(h[:])
+	cerr := f.Close()
+	if werr != nil || cerr != nil {
+		os.Remove(f.Name())
+		return "", errors.Join(werr, cerr)
+	}
+	return f.Name(), nil
 }

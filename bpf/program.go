@@ -340,8 +340,8 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
 		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
 		asm.LoadInd(asm.R0, asm.R7, 6, asm.Half),
-		asm.And.Imm(asm.R0, 0x1fff),
-		asm.JNE.Imm(asm.R0, 0, lblFilter), // non-first fragment: no TCP header
+		asm.And.Imm(asm.R0, 0x3fff),
+		asm.JNE.Imm(asm.R0, 0, lblFilter), // fragment: never cut (userspace reassembles)
 		asm.StoreImm(asm.RFP, stackKey+keySrc+10, 0xffff, asm.Half),
 		asm.StoreImm(asm.RFP, stackKey+keyDst+10, 0xffff, asm.Half),
 		asm.LoadInd(asm.R0, asm.R7, 12, asm.Word),
@@ -400,12 +400,13 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 			asm.Add.Reg(asm.R7, asm.R0),
 			asm.Ja.Label(next),
 		)
-		// fragment: 8 bytes; a non-first fragment has no TCP header
+		// fragment header: 8 bytes; a real fragment (offset or M set) is
+		// never cut, an atomic one (both 0) is a whole datagram
 		e.label(frag)
 		lenCheck(false, 8, lblNonTCP)
 		e.emit(
 			asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
-			asm.And.Imm(asm.R0, 0xfff8),
+			asm.And.Imm(asm.R0, 0xfff9),
 			asm.JNE.Imm(asm.R0, 0, lblFilter),
 			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
 			asm.Mov.Reg(asm.R8, asm.R0),
