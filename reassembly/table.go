@@ -141,11 +141,7 @@ func (t *Table) Feed(s *Segment) {
 		cl := &c.half[FromClient]
 		if (cl.synSeen && cl.isn != s.Seq) || (!cl.synSeen && !cl.empty()) {
 			// port reuse without a close we saw: the old connection ends
-			t.close(c, ReasonReused)
-			if c.state == StateClosed {
-				t.linger.remove(c)
-				t.drop(c)
-			}
+			t.close(c, ReasonReused) // not lingering: dropped already
 			c = nil
 		}
 	}

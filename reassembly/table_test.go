@@ -395,3 +395,34 @@ func TestIdleTimeoutOnCaptureClock(t *testing.T) {
 		t.Errorf("Len=%d, want 1", tb.Len())
 	}
 }
+
+func TestNewSYNOnLiveConnectionIsReuse(t *testing.T) {
+	sc := defScript()
+	r := newRecorder()
+	tb := NewTable(Config{}, r)
+	for _, p := range cat(handshake(), []pkt{
+		{from: 'c', flags: "P.", seq: 1, ack: 1, data: "old"},
+		{from: 's', flags: ".", seq: 1, ack: 4},
+	}) {
+		tb.Feed(sc.seg(p))
+	}
+	sc2 := sc
+	sc2.isnC = 777777
+	sc2.epoch += int64(time.Second)
+	for _, p := range cat(handshake(), []pkt{
+		{from: 'c', flags: "P.", seq: 1, ack: 1, data: "new"},
+		{from: 's', flags: ".", seq: 1, ack: 4},
+	}) {
+		tb.Feed(sc2.seg(p))
+	}
+	tb.Flush(ReasonFlush)
+	if len(r.conns) != 2 || r.conns[0].reason != ReasonReused || r.conns[1].reason != ReasonFlush {
+		t.Fatalf("got %d conns: %+v", len(r.conns), r.conns)
+	}
+	if string(r.conns[0].streams[0]) != "old" || string(r.conns[1].streams[0]) != "new" {
+		t.Errorf("streams %q %q", r.conns[0].streams[0], r.conns[1].streams[0])
+	}
+	if st := tb.Stats(); st.Active != 0 || st.Closed[ReasonReused] != 1 {
+		t.Errorf("stats %+v", st)
+	}
+}
