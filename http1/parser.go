@@ -198,10 +198,10 @@ type Parser struct {
 	c  *reassembly.Conn
 	ts int64
 
+	maxFree int    // objects kept in each pool
+
 	stalls uint64 // defensive progress guard hits (tests expect 0)
 }
-
-const maxFree = 256
 
 type nopCallbacks struct{}
 
@@ -214,6 +214,7 @@ func NewParser(cfg Config, cb Callbacks) *Parser {
 		cb = nopCallbacks{}
 	}
 	p := &Parser{cfg: cfg.withDefaults(), cb: cb}
+	p.maxFree = max(256, p.cfg.MaxPipeline+16)
 	p.body, _ = cb.(BodySink)
 	p.hdrs, _ = cb.(HeaderSink)
 	p.interim, _ = cb.(InterimSink)
@@ -1182,7 +1183,7 @@ func (p *Parser) releaseConn(s *ConnState) {
 		q[i] = nil
 	}
 	*s = ConnState{q: q}
-	if len(p.freeConn) < maxFree {
+	if len(p.freeConn) < p.maxFree {
 		p.freeConn = append(p.freeConn, s)
 	}
 }
@@ -1207,14 +1208,14 @@ func (p *Parser) newRes() *Response {
 
 func (p *Parser) putReq(r *Request) {
 	r.reset()
-	if len(p.freeReq) < maxFree && cap(r.Header.raw) <= 8192 {
+	if len(p.freeReq) < p.maxFree && cap(r.Header.raw) <= 8192 {
 		p.freeReq = append(p.freeReq, r)
 	}
 }
 
 func (p *Parser) putRes(r *Response) {
 	r.reset()
-	if len(p.freeRes) < maxFree && cap(r.Header.raw) <= 8192 {
+	if len(p.freeRes) < p.maxFree && cap(r.Header.raw) <= 8192 {
 		p.freeRes = append(p.freeRes, r)
 	}
 }

@@ -540,6 +540,32 @@ func cases() []tcase {
 				none(2, "/x", FlagNoResponse),
 			}})
 	}
+	// --- client bytes held after CONNECT with no answer: too many, a gap,
+	// the close
+	{
+		c := "CONNECT example.com:443 HTTP/1.1\r\n\r\n"
+		junk := strings.Repeat("\x17\x03\x03junk", 30)
+		add(tcase{name: "hold-overflow", cfg: Config{MaxHold: 128}, client: bytesOf(c + junk),
+			want: []string{
+				rq(1, "CONNECT", "example.com:443", ml(h11, -1, false, false, len(c), 0, 0, 0, 0, "")),
+				none(1, "example.com:443", FlagNoResponse),
+			},
+			check: func(t *testing.T, r result) {
+				if r.stats.Resyncs != 1 || r.stats.SkippedBytes != uint64(len(junk)) {
+					t.Errorf("stats %+v", r.stats)
+				}
+			}})
+		ga, gb := get("/a"), get("/b")
+		add(tcase{name: "hold-gap-close", client: []piece{{data: c + ga}, {gap: 10, data: "xx" + gb}},
+			want: []string{
+				rq(1, "CONNECT", "example.com:443", ml(h11, -1, false, false, len(c), 0, 0, 0, 0, "")),
+				rq(2, "GET", "/a", ml(h11, -1, false, false, len(ga), 0, 0, 0, FlagResynced, "")),
+				rq(3, "GET", "/b", ml(h11, -1, false, false, len(gb), 0, 0, 0, FlagResynced, "")),
+				none(1, "example.com:443", FlagNoResponse),
+				none(2, "/a", FlagResynced|FlagNoResponse),
+				none(3, "/b", FlagResynced|FlagNoResponse),
+			}})
+	}
 	// --- picked up midstream: the first data comes after a gap
 	{
 		g := get("/mid")
@@ -734,5 +760,32 @@ func TestClone(t *testing.T) {
 		if !reqs[i].IsRequest() || reqs[i].AsRequest() != reqs[i] || ress[i].AsResponse() != ress[i] || ress[i].IsRequest() {
 			t.Errorf("clone %d owner pointers", i)
 		}
+	}
+}
+
+func TestConnStateAccessors(t *testing.T) {
+	p := NewParser(Config{}, nil)
+	c := &reassembly.Conn{}
+	s := p.NewConnState()
+	if s.IsHTTP() || s.Ignored() || s.Tunnel() {
+		t.Fatal("fresh state")
+	}
+	p.Feed(s, c, reassembly.FromClient, reassembly.Data{Bytes: []byte("CONNECT h:443 HTTP/1.1\r\n\r\nabc")})
+	p.Feed(s, c, reassembly.FromServer, reassembly.Data{Bytes: []byte("HTTP/1.1 200 OK\r\n\r\nhello")})
+	p.Feed(s, c, reassembly.FromClient, reassembly.Data{Bytes: []byte("more"), Gap: 5})
+	if !s.IsHTTP() || !s.Tunnel() || s.TunnelBytes(reassembly.FromClient) != 7 || s.TunnelBytes(reassembly.FromServer) != 5 || s.Depth() != 1 {
+		t.Errorf("tunnel state: %v %v %d %d", s.IsHTTP(), s.Tunnel(), s.TunnelBytes(reassembly.FromClient), s.TunnelBytes(reassembly.FromServer))
+	}
+	p.Close(s, c, reassembly.ReasonFIN)
+
+	s = p.NewConnState()
+	p.Feed(s, c, reassembly.FromClient, reassembly.Data{Bytes: []byte("\x16\x03\x01")})
+	if !s.Ignored() || s.IsHTTP() {
+		t.Errorf("TLS not ignored")
+	}
+	p.Feed(s, c, reassembly.FromClient, reassembly.Data{Bytes: []byte(get("/ignored"))})
+	p.Close(s, c, reassembly.ReasonFIN)
+	if st := p.Stats(); st.Conns != 2 || st.NonHTTP != 1 || st.HTTPConns != 1 || st.Requests != 1 || st.Tunnels != 1 || st.TunnelBytes != 12 {
+		t.Errorf("stats %+v", st)
 	}
 }
