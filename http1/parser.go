@@ -198,7 +198,7 @@ type Parser struct {
 	c  *reassembly.Conn
 	ts int64
 
-	maxFree int    // objects kept in each pool
+	maxFree int // objects kept in each pool
 
 	stalls uint64 // defensive progress guard hits (tests expect 0)
 }
