@@ -190,3 +190,35 @@ func Mixed(seed int64) Config {
 		Oversize:    0.02,
 	}
 }
+
+// Sample returns a small Config (a dozen connections) for fuzz tests: bit
+// i of mask turns on the i-th of IPv6Share, VLANShare, Reorder, Duplicate,
+// OverlapSame, OverlapDiff, Loss, CaptureLoss, OneSided, Midstream,
+// WrapISN, PortReuse, RST, Open, Tiny and Oversize, each with a
+// probability of (level%128+1)/256; the per-segment kinds are scaled down
+// together when they would add up past 1.
+func Sample(seed int64, mask uint32, level uint8) Config {
+	p := float64(level%128+1) / 256
+	cfg := Config{Seed: seed, Conns: 12, MaxBytes: 20_000 + int(level)*100, Concurrency: 4}
+	fields := []*float64{
+		&cfg.IPv6Share, &cfg.VLANShare, &cfg.Reorder, &cfg.Duplicate, &cfg.OverlapSame,
+		&cfg.OverlapDiff, &cfg.Loss, &cfg.CaptureLoss, &cfg.OneSided, &cfg.Midstream,
+		&cfg.WrapISN, &cfg.PortReuse, &cfg.RST, &cfg.Open, &cfg.Tiny, &cfg.Oversize,
+	}
+	for i, fp := range fields {
+		if mask&(1<<i) != 0 {
+			*fp = p
+		}
+	}
+	seg := []*float64{&cfg.Loss, &cfg.CaptureLoss, &cfg.Duplicate, &cfg.OverlapSame, &cfg.OverlapDiff}
+	sum := 0.0
+	for _, fp := range seg {
+		sum += *fp
+	}
+	if sum > 1 {
+		for _, fp := range seg {
+			*fp /= sum
+		}
+	}
+	return cfg
+}

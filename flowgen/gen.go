@@ -34,8 +34,8 @@ type Capture struct {
 	// packet (ties broken by generation order).
 	Conns []Conn
 
-	cfg   Config
-	pkts  []pkt
+	cfg  Config
+	pkts []pkt
 }
 
 // Generate makes the capture that cfg describes. It returns an error only
@@ -221,7 +221,9 @@ type sim struct {
 	rcv     [2]recv // rcv[d]: the peer's view of d's bytes
 	cut     [2]uint64
 	gaps    [2][]Gap
-	prev    [2]int // last segment length per sender; 0 if capture-lost
+	prev    [2]int    // last segment length per sender; 0 if capture-lost
+	ackCap  [2]uint32 // ackCap[d]: the latest ACK of d's bytes in the capture
+	prevISN [2]uint32 // of the connection a reused one follows
 
 	msgs    []msg
 	cutAt   int // midstream: packets before message cutAt+1 are not captured
@@ -251,7 +253,8 @@ func newSim(cfg *Config, i, tuple int, start int64) *sim {
 		s.conn.Client = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 1, 12: byte(ca >> 24), byte(ca >> 16), byte(ca >> 8), byte(ca)}), cport)
 		s.conn.Server = netip.AddrPortFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, 2, 15: byte(srv + 1)}), sport)
 	} else {
-		a := uint32(198)<<24 | uint32(18)<<16 + uint32(ca)
+		a := (uint32(198)<<24 | uint32(18)<<16) + uint32(ca) // 198.18.0.0/15
+
 		s.conn.Client = netip.AddrPortFrom(netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)}), cport)
 		s.conn.Server = netip.AddrPortFrom(netip.AddrFrom4([4]byte{203, 0, 113, byte(srv + 1)}), sport)
 	}
@@ -263,6 +266,7 @@ func newSim(cfg *Config, i, tuple int, start int64) *sim {
 func (s *sim) reuseOf(prev *sim) {
 	s.conn.Client, s.conn.Server, s.conn.VLAN = prev.conn.Client, prev.conn.Server, prev.conn.VLAN
 	s.conn.Reused = true
+	s.prevISN = prev.isn
 }
 
 // plan draws the connection's shape: sizes, messages, ISNs and its
@@ -301,8 +305,9 @@ func (s *sim) plan(first bool) {
 		}
 	}
 
-	// ISNs.
-	s.conn.Wrap = g.chance(cfg.WrapISN)
+	// ISNs. A reused 4-tuple gets new ones (a SYN with the old ISN is a
+	// retransmission), so no wrap there: it could repeat 0xffffffff.
+	s.conn.Wrap = g.chance(cfg.WrapISN) && !s.conn.Reused
 	for d := range s.isn {
 		if s.conn.Wrap {
 			k := uint64(0)
@@ -312,6 +317,9 @@ func (s *sim) plan(first bool) {
 			s.isn[d] = uint32(0xffffffff - k)
 		} else {
 			s.isn[d] = g.r.Uint32()
+			if s.conn.Reused && s.isn[d] == s.prevISN[d] {
+				s.isn[d] += 1 << 30
+			}
 		}
 	}
 	s.conn.ISN = s.isn
@@ -403,6 +411,9 @@ func (s *sim) emit(p pkt, captured bool) {
 	}
 	p.ts = s.ts
 	p.conn = s.idx
+	if p.flags&ACK != 0 {
+		s.ackCap[1-p.dir] = p.ack
+	}
 	if p.win == 0 {
 		p.win = 65535
 	}
@@ -439,12 +450,28 @@ func (s *sim) run() {
 	switch s.conn.EndsWith {
 	case EndFIN:
 		s.close()
+	case EndOpen:
+		s.settleAcks()
 	case EndRST:
+		s.settleAcks()
 		s.tick(g.micros(10, 5000))
 		d := s.conn.RSTBy
 		s.emit(pkt{seq: s.seqNext(d), ack: s.ackOf(d), flags: RST | ACK, dir: uint8(d), win: 0xffff}, true)
 	}
 	s.finishSim()
+}
+
+// settleAcks makes sure the capture holds each side's latest ACK: the
+// last one may have ridden on a data segment the capture missed, and no FIN
+// will repeat it. Without it the capture would not show that the bytes of a
+// capture-lost segment at the end were ever sent.
+func (s *sim) settleAcks() {
+	for d := range 2 {
+		if s.capDir[1-d] && s.ackCap[d] != s.ackOf(1-d) {
+			s.tick(s.rtt/2 + s.g.micros(1, 200))
+			s.pureAck(1 - d)
+		}
+	}
 }
 
 func (s *sim) close() {
@@ -660,6 +687,8 @@ func (s *sim) finishSim() {
 		}
 		base := s.cut[d]
 		st.Total = s.snd[d] - base
+		// Reordering may have dropped holes out of stream order.
+		slices.SortFunc(s.gaps[d], func(a, b Gap) int { return cmp.Compare(a.Offset, b.Offset) })
 		var gaps []Gap
 		for _, gp := range s.gaps[d] {
 			gp.Offset -= base

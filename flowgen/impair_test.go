@@ -264,7 +264,7 @@ func TestImpairments(t *testing.T) {
 						t.Fatalf("conn %d: reused, but no earlier connection on %v-%v", i, cn.Client, cn.Server)
 					}
 					pc := &c.Conns[prev]
-					if pc.EndsWith != flowgen.EndFIN || cn.Start < pc.End+2e9 || cn.ISN == pc.ISN || pk[i][0].Flags != flowgen.SYN {
+					if pc.EndsWith != flowgen.EndFIN || cn.Start < pc.End+2e9 || cn.ISN[0] == pc.ISN[0] || cn.ISN[1] == pc.ISN[1] || pk[i][0].Flags != flowgen.SYN {
 						t.Fatalf("conn %d reuses %d: ends %s at %d, start %d, ISNs %v %v", i, prev, pc.EndsWith, pc.End, cn.Start, pc.ISN, cn.ISN)
 					}
 				}
