@@ -1,0 +1,42 @@
+// Command fastsniff captures or reads TCP traffic and reassembles every
+// connection into its two ordered byte streams: connection logs, per-flow
+// stream files and HTTP logs are built on them.
+//
+//	fastsniff -r FILE [-r FILE...] [flags] [FILTER...]
+//
+// See README.md and docs/ for the flags and the output formats.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program with its outside world passed in, so tests can
+// drive it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opt, err := parseArgs(args, stderr)
+	if err != nil {
+		if err == errHelp {
+			return 0
+		}
+		fmt.Fprintf(stderr, "fastsniff: %v\n", err)
+		return 2
+	}
+	if err := runOffline(ctx, opt, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "fastsniff: %v\n", err)
+		return 1
+	}
+	return 0
+}

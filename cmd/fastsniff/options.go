@@ -1,0 +1,97 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+var errHelp = errors.New("help")
+
+// options are the parsed command line.
+type options struct {
+	files      []string
+	filter     string
+	workers    int
+	connLog    string
+	digest     bool
+	flowsDir   string
+	quiet      bool
+	reasm      reassembly.Config
+	checksums  bool
+	allowNoTCP bool
+}
+
+// fileList collects -r, which may be repeated or comma-separated.
+type fileList []string
+
+func (f *fileList) String() string { return strings.Join(*f, ",") }
+func (f *fileList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p != "" {
+			*f = append(*f, p)
+		}
+	}
+	return nil
+}
+
+func parseArgs(args []string, stderr io.Writer) (*options, error) {
+	o := &options{}
+	fs := flag.NewFlagSet("fastsniff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var files fileList
+	var overlap, delivery string
+	fs.Var(&files, "r", "read packets from capture `FILE` (pcap or pcapng, optionally gzipped); repeat or comma-separate to read several in order as one capture")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassembly workers")
+	fs.StringVar(&o.connLog, "conn-log", "", "write one JSON line per connection to `PATH` (- for stdout)")
+	fs.BoolVar(&o.digest, "digest", false, "add orig_sha256/resp_sha256 (sha256 of each direction's delivered bytes) to the connection log")
+	fs.StringVar(&o.flowsDir, "flows", "", "write each direction's delivered bytes to a file in `DIR`")
+	fs.BoolVar(&o.quiet, "q", false, "quiet: no summary, no progress")
+	fs.DurationVar(&o.reasm.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections idle this long (capture clock)")
+	fs.StringVar(&overlap, "overlap", "first", "which copy of overlapping bytes wins: first or last")
+	fs.StringVar(&delivery, "delivery", "ack", "when bytes are delivered: ack (once the peer ACKed them) or immediate")
+	fs.BoolVar(&o.reasm.IgnoreVLAN, "no-vlan-key", false, "leave VLAN ids out of the flow key")
+	fs.BoolVar(&o.reasm.NoMidstream, "no-midstream", false, "ignore connections whose SYN was not captured")
+	fs.BoolVar(&o.checksums, "checksums", false, "verify IP and TCP checksums (off: captures carry offloaded checksums)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return nil, errHelp
+		}
+		return nil, fmt.Errorf("%v (see -h)", err)
+	}
+	o.files = files
+	o.filter = strings.Join(fs.Args(), " ")
+	switch overlap {
+	case "first":
+		o.reasm.Overlap = reassembly.OverlapFirst
+	case "last":
+		o.reasm.Overlap = reassembly.OverlapLast
+	default:
+		return nil, fmt.Errorf("--overlap %q: want first or last", overlap)
+	}
+	switch delivery {
+	case "ack":
+		o.reasm.Delivery = reassembly.AckGated
+	case "immediate":
+		o.reasm.Delivery = reassembly.Immediate
+	default:
+		return nil, fmt.Errorf("--delivery %q: want ack or immediate", delivery)
+	}
+	if len(o.files) == 0 {
+		return nil, errors.New("nothing to read: give -r FILE (see -h)")
+	}
+	if o.workers < 1 || o.workers > 1024 {
+		return nil, fmt.Errorf("--workers %d: want 1 to 1024", o.workers)
+	}
+	return o, nil
+}

@@ -1,0 +1,260 @@
+// Package offline runs the engine on capture files: one reader goroutine
+// reads and decodes packets in batches and hands each segment to the
+// worker that owns its flow (a symmetric hash of the 4-tuple and VLANs, so
+// both directions meet on one worker); each worker feeds its own
+// reassembly Table. The set of connections and their streams does not
+// depend on the number of workers.
+package offline
+
+import (
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/engine/pcapfile"
+	"github.com/fastsniff/fastsniff/engine/worker"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// Config tunes a Run.
+type Config struct {
+	// Workers is the number of reassembly workers (default: CPUs).
+	Workers int
+	// Reassembly configures each worker's Table. Its memory limits are
+	// per worker.
+	Reassembly reassembly.Config
+	// Decode configures the decoder.
+	Decode decode.Config
+	// Handler returns the handler of worker i (called once per worker,
+	// before any packet). Required.
+	Handler func(worker int) reassembly.Handler
+	// Accept, if set, is the packet filter: a packet it rejects is counted
+	// as Filtered and goes no further. It runs on the reader goroutine.
+	Accept func(link decode.LinkType, frame []byte, origLen int) bool
+	// Warn receives non-fatal problems, such as a file truncated
+	// mid-packet (the packets before the cut are processed).
+	Warn func(err error)
+	// Progress, if set, is called on the reader goroutine after every
+	// batch with the packets and captured bytes read so far.
+	Progress func(packets, bytes uint64)
+	// BatchSize is the number of packets read at once (default 512).
+	BatchSize int
+}
+
+// Summary is what a Run did.
+type Summary struct {
+	Packets    uint64 // packets read
+	Bytes      uint64 // captured bytes read
+	Filtered   uint64 // packets rejected by Accept
+	Segments   uint64 // TCP segments handed to workers
+	Decode     decode.Stats
+	Reassembly reassembly.Stats // summed over workers
+	PerWorker  []uint64         // segments per worker
+	Warnings   int
+	Elapsed    time.Duration
+}
+
+// chunk is an arena of packet bytes shared by the batches cut from one
+// read; the last worker done with it returns it to the pool.
+type chunk struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+// batch is the segments of one read that belong to one worker.
+type batch struct {
+	segs  []reassembly.Segment
+	chunk *chunk
+	now   int64
+}
+
+// Run reads the files in order as one capture and reassembles it. It
+// returns when every connection has been closed (ReasonFlush at the end,
+// ReasonShutdown when ctx is cancelled) and handed to the handlers; an
+// error means a file could not be read at all.
+func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
+	if cfg.Handler == nil {
+		return Summary{}, errors.New("offline: Config.Handler is required")
+	}
+	n := cfg.Workers
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	bs := cfg.BatchSize
+	if bs <= 0 {
+		bs = 512
+	}
+	r, err := pcapfile.Open(paths...)
+	if err != nil {
+		return Summary{}, err
+	}
+	defer r.Close()
+
+	start := time.Now()
+	workers := make([]*worker.Worker, n)
+	in := make([]chan *batch, n)
+	free := make(chan *batch, 8*n+8)
+	// enough arenas in flight for every worker to lag a few reads behind
+	chunks := make(chan *chunk, 4*n+4)
+	for i := 0; i < cap(chunks); i++ {
+		chunks <- &chunk{}
+	}
+	var wg sync.WaitGroup
+	reason := reassembly.ReasonFlush
+	var stopped atomic.Bool
+	for i := range workers {
+		workers[i] = worker.New(i, cfg.Reassembly, cfg.Handler(i))
+		in[i] = make(chan *batch, 8)
+		wg.Add(1)
+		go func(w *worker.Worker, in <-chan *batch) {
+			defer wg.Done()
+			for b := range in {
+				for j := range b.segs {
+					w.Feed(&b.segs[j])
+				}
+				w.Advance(b.now)
+				w.Publish()
+				if b.chunk.refs.Add(-1) == 0 {
+					chunks <- b.chunk
+				}
+				b.chunk = nil
+				b.segs = b.segs[:0]
+				select {
+				case free <- b:
+				default:
+				}
+			}
+			if stopped.Load() {
+				w.Flush(reassembly.ReasonShutdown)
+			} else {
+				w.Flush(reason)
+			}
+		}(workers[i], in[i])
+	}
+
+	var sum Summary
+	dec := decode.New(cfg.Decode)
+	pkts := make([]pcapfile.Packet, bs)
+	pending := make([]*batch, n)
+	lastSent := make([]int64, n)
+	var runErr error
+	for {
+		if ctx.Err() != nil {
+			stopped.Store(true)
+			break
+		}
+		ch := <-chunks
+		var cnt int
+		cnt, ch.buf, err = r.ReadBatchInto(pkts, ch.buf)
+		if err != nil {
+			chunks <- ch
+			if err == io.EOF {
+				break
+			}
+			if errors.Is(err, pcapfile.ErrTruncated) {
+				sum.Warnings++
+				if cfg.Warn != nil {
+					cfg.Warn(err)
+				}
+				continue
+			}
+			runErr = err
+			break
+		}
+		var now int64
+		for i := 0; i < cnt; i++ {
+			p := &pkts[i]
+			sum.Packets++
+			sum.Bytes += uint64(p.CaptureLen)
+			if p.TS > now {
+				now = p.TS
+			}
+			if cfg.Accept != nil && !cfg.Accept(p.Link, p.Data, p.OrigLen) {
+				sum.Filtered++
+				continue
+			}
+			var seg reassembly.Segment
+			res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, &seg)
+			if res != decode.ResultTCP {
+				continue
+			}
+			if !inside(seg.Payload, p.Data) {
+				// a reassembled IP datagram lives in the decoder's buffer,
+				// which the next packet reuses: rare, so copy it
+				seg.Payload = append([]byte(nil), seg.Payload...)
+			}
+			k, _ := reassembly.KeyOf(&seg, cfg.Reassembly.IgnoreVLAN)
+			w := int(k.Hash() % uint64(n))
+			b := pending[w]
+			if b == nil {
+				select {
+				case b = <-free:
+				default:
+					b = &batch{segs: make([]reassembly.Segment, 0, bs)}
+				}
+				pending[w] = b
+			}
+			b.segs = append(b.segs, seg)
+			sum.Segments++
+		}
+		ch.refs.Store(1) // the reader's own reference until all are sent
+		for w, b := range pending {
+			if b == nil {
+				// a worker whose flows went quiet still needs the capture
+				// clock to move, or its idle connections would outlive
+				// those of a busier worker: tick it once a second
+				if now-lastSent[w] < int64(time.Second) {
+					continue
+				}
+				select {
+				case b = <-free:
+				default:
+					b = &batch{}
+				}
+			}
+			lastSent[w] = now
+			b.chunk, b.now = ch, now
+			ch.refs.Add(1)
+			in[w] <- b
+			pending[w] = nil
+		}
+		if ch.refs.Add(-1) == 0 {
+			chunks <- ch
+		}
+		if cfg.Progress != nil {
+			cfg.Progress(sum.Packets, sum.Bytes)
+		}
+	}
+	for _, c := range in {
+		close(c)
+	}
+	wg.Wait()
+	sum.Decode = dec.Stats()
+	sum.PerWorker = make([]uint64, n)
+	for i, w := range workers {
+		s := w.Snapshot()
+		sum.PerWorker[i] = s.Segments
+		sum.Reassembly.Add(&s.Reassembly)
+	}
+	sum.Elapsed = time.Since(start)
+	return sum, runErr
+}
+
+// inside reports whether b lies within the memory of frame.
+func inside(b, frame []byte) bool {
+	if len(b) == 0 {
+		return true
+	}
+	if len(frame) == 0 {
+		return false
+	}
+	f := uintptr(unsafe.Pointer(unsafe.SliceData(frame)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= f && p < f+uintptr(len(frame))
+}
