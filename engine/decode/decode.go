@@ -77,6 +77,7 @@ type Decoder struct {
 	cfg  Config
 	st   Stats
 	frag defrag
+	cut  int // bytes of the current frame the capture cut (origLen - len(data))
 }
 
 // New returns a Decoder.
@@ -110,8 +111,10 @@ func (d *Decoder) Stats() Stats { return d.st }
 // VLAN ids (outermost first), sequence numbers, flags, window, window scale
 // (SYN only, else -1), urgent pointer, Payload (a subslice of data, or of
 // the Decoder's reassembly buffer, see Decoder) and Truncated, the payload
-// bytes the IP length announces but the capture cut. On other results seg
-// holds nothing useful. The Reason is ReasonNone unless the result is
+// bytes the IP length announces but the capture cut (never more than
+// origLen - len(data): an IP length beyond the frame's wire length is not
+// believed, see Stats.ShortFrames). On other results seg holds nothing
+// useful. The Reason is ReasonNone unless the result is
 // ResultMalformed.
 func (d *Decoder) Decode(link LinkType, data []byte, origLen int, ts int64, seg *reassembly.Segment) (Result, Reason) {
 	d.st.Packets++
@@ -121,6 +124,7 @@ func (d *Decoder) Decode(link LinkType, data []byte, origLen int, ts int64, seg 
 		d.st.SnapCutPackets++
 		d.st.SnapCutBytes += uint64(cut)
 	}
+	d.cut = cut
 	if d.frag.pending > 0 {
 		d.frag.expire(ts)
 	}
@@ -496,6 +500,12 @@ func (d *Decoder) tcp(b []byte, missing int, seg *reassembly.Segment) (Result, R
 		d.st.TCPHeaderCut++
 		seg.Truncated = wire - doff
 	}
+	if seg.Truncated > d.cut {
+		// The IP length claims more than the frame had on the wire: only
+		// what the capture cut is missing, the rest never existed.
+		d.st.ShortFrames++
+		seg.Truncated = d.cut
+	}
 	if d.cfg.VerifyChecksums {
 		if missing == 0 {
 			if !d.tcpChecksumOK(b, seg) {
@@ -555,14 +565,15 @@ func windowScale(opts []byte) (ws int8, ok bool) {
 }
 
 func (d *Decoder) tcpChecksumOK(b []byte, seg *reassembly.Segment) bool {
-	var s uint64
+	// Pseudo-header: protocol and TCP length (32 bits on IPv6: the same
+	// modulo 0xffff), then the addresses.
+	s := 6 + uint64(len(b))
 	if seg.V6 {
-		s = sum(seg.Src[:], 0)
+		s = sum(seg.Src[:], s)
 		s = sum(seg.Dst[:], s)
 	} else {
-		s = sum(seg.Src[12:], 0)
+		s = sum(seg.Src[12:], s)
 		s = sum(seg.Dst[12:], s)
 	}
-	s += 6 + uint64(len(b)) // protocol and TCP length (32 bits on IPv6; same sum)
 	return fold(sum(b, s)) == 0xffff
 }

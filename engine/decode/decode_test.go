@@ -277,6 +277,25 @@ func TestIPv4(t *testing.T) {
 			t.Errorf("stats %+v", d.Stats())
 		}
 	})
+	t.Run("length-beyond-frame", func(t *testing.T) {
+		// The IP length says 100 more bytes than the frame had on the wire
+		// (origLen = captured): not a snap-length cut, no gap invented.
+		d := decode.New(decode.Config{VerifyChecksums: true})
+		l := ok
+		l.totLen = 20 + len(seg) + 100
+		got := mustTCP(t, d, decode.LinkIPv4, l.bytes(seg), 0)
+		if !bytes.Equal(got.Payload, basic.payload) || got.Truncated != 0 {
+			t.Errorf("payload %q truncated %d", got.Payload, got.Truncated)
+		}
+		// Cut by 10 bytes: only those are missing.
+		got = mustTCP(t, d, decode.LinkIPv4, l.bytes(seg), len(l.bytes(seg))+10)
+		if got.Truncated != 10 {
+			t.Errorf("truncated %d", got.Truncated)
+		}
+		if st := d.Stats(); st.ShortFrames != 2 || st.ChecksumsSkipped != 2 || st.TruncatedBytes != 10 {
+			t.Errorf("stats %+v", st)
+		}
+	})
 	for _, c := range []struct {
 		name string
 		p    []byte
@@ -403,7 +422,12 @@ func TestIPv6(t *testing.T) {
 		if len(got.Payload) != 1000-40-8-20 || got.Truncated != 70000-len(got.Payload) {
 			t.Errorf("payload %d truncated %d", len(got.Payload), got.Truncated)
 		}
-		if st := d.Stats(); st.Jumbograms != 2 || st.ChecksumsSkipped != 1 {
+		// A Jumbo length far beyond the frame invents no gap.
+		lie := ip6(0, 0, cat(ext6(6, []byte{0xc2, 4, 0xff, 0xff, 0xff, 0xff}), s))
+		if got := mustTCP(t, d, decode.LinkIPv6, lie, 0); len(got.Payload) != 70000 || got.Truncated != 0 {
+			t.Errorf("lying jumbogram: payload %d truncated %d", len(got.Payload), got.Truncated)
+		}
+		if st := d.Stats(); st.Jumbograms != 3 || st.ChecksumsSkipped != 2 || st.ShortFrames != 1 {
 			t.Errorf("stats %+v", st)
 		}
 	})

@@ -136,6 +136,7 @@ type Stats struct {
 	SnapCutBytes     uint64 // sum of origLen - captured length
 	TruncatedBytes   uint64 // sum of Segment.Truncated over ResultTCP
 	TCPHeaderCut     uint64 // TCP segments whose options the capture cut (delivered, options walked as far as captured)
+	ShortFrames      uint64 // TCP segments whose IP length exceeds the frame's wire length (Truncated limited to what the capture cut)
 	BadTCPOptions    uint64 // SYN options that ran past the header (walk stopped; segment delivered)
 	IPLenZero        uint64 // IPv4 total length 0 / IPv6 payload length 0 without Jumbo option (TSO/GSO captures)
 	Jumbograms       uint64 // IPv6 jumbograms (RFC 2675)
@@ -170,6 +171,7 @@ func (s *Stats) Add(o *Stats) {
 	s.SnapCutBytes += o.SnapCutBytes
 	s.TruncatedBytes += o.TruncatedBytes
 	s.TCPHeaderCut += o.TCPHeaderCut
+	s.ShortFrames += o.ShortFrames
 	s.BadTCPOptions += o.BadTCPOptions
 	s.IPLenZero += o.IPLenZero
 	s.Jumbograms += o.Jumbograms
