@@ -100,3 +100,27 @@ func BenchmarkPipelined64KiB(b *testing.B)  { benchPipelined(b, 1000, 8, 64<<10)
 // All 1000 requests before any response: more requests in flight than the
 // object pools keep, so Request objects and header buffers are allocated.
 func BenchmarkPipelinedDeep(b *testing.B) { benchPipelined(b, 1000, 1000, 1<<10) }
+
+// Resynchronising through hostile bytes: many candidate start lines, none
+// valid. The scan stays linear.
+func benchResync(b *testing.B, dir reassembly.Dir, junk string) {
+	data := []byte(junk)
+	p := NewParser(Config{}, nil)
+	c := &reassembly.Conn{}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		s := p.NewConnState()
+		p.Feed(s, c, reassembly.FromClient, reassembly.Data{Bytes: []byte("GET / HTTP/1.1\r\n\r\n")})
+		p.Feed(s, c, dir, reassembly.Data{Bytes: data, Gap: 1})
+		p.Close(s, c, reassembly.ReasonFIN)
+	}
+}
+
+func BenchmarkResyncStatusLines(b *testing.B) {
+	benchResync(b, reassembly.FromServer, strings.Repeat("HTTP/1.1 200 ", 80000))
+}
+
+func BenchmarkResyncRequestLines(b *testing.B) {
+	benchResync(b, reassembly.FromClient, strings.Repeat("GET /", 200000))
+}

@@ -1170,9 +1170,6 @@ func (p *Parser) releaseConn(s *ConnState) {
 	for i := range s.d {
 		ds := &s.d[i]
 		line, hold := ds.line[:0], ds.hold[:0]
-		if cap(line) > 4096 {
-			line = nil
-		}
 		if cap(hold) > 4096 {
 			hold = nil
 		}

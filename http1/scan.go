@@ -27,12 +27,96 @@ func init() {
 	}
 }
 
-// knownMethod returns the interned method string for b, if b is known.
+// knownMethod returns the interned method string for b, if b is known
+// (a switch: compiled to a search, no allocation).
 func knownMethod(b []byte) (string, bool) {
-	for _, m := range knownMethods {
-		if string(b) == m {
-			return m, true
-		}
+	switch string(b) {
+	case "GET":
+		return "GET", true
+	case "HEAD":
+		return "HEAD", true
+	case "POST":
+		return "POST", true
+	case "PUT":
+		return "PUT", true
+	case "DELETE":
+		return "DELETE", true
+	case "CONNECT":
+		return "CONNECT", true
+	case "OPTIONS":
+		return "OPTIONS", true
+	case "TRACE":
+		return "TRACE", true
+	case "PATCH":
+		return "PATCH", true
+	case "PROPFIND":
+		return "PROPFIND", true
+	case "PROPPATCH":
+		return "PROPPATCH", true
+	case "MKCOL":
+		return "MKCOL", true
+	case "COPY":
+		return "COPY", true
+	case "MOVE":
+		return "MOVE", true
+	case "LOCK":
+		return "LOCK", true
+	case "UNLOCK":
+		return "UNLOCK", true
+	case "SEARCH":
+		return "SEARCH", true
+	case "REPORT":
+		return "REPORT", true
+	case "MKACTIVITY":
+		return "MKACTIVITY", true
+	case "CHECKOUT":
+		return "CHECKOUT", true
+	case "CHECKIN":
+		return "CHECKIN", true
+	case "UNCHECKOUT":
+		return "UNCHECKOUT", true
+	case "MERGE":
+		return "MERGE", true
+	case "MKWORKSPACE":
+		return "MKWORKSPACE", true
+	case "UPDATE":
+		return "UPDATE", true
+	case "LABEL":
+		return "LABEL", true
+	case "VERSION-CONTROL":
+		return "VERSION-CONTROL", true
+	case "BASELINE-CONTROL":
+		return "BASELINE-CONTROL", true
+	case "MKCALENDAR":
+		return "MKCALENDAR", true
+	case "ACL":
+		return "ACL", true
+	case "BIND":
+		return "BIND", true
+	case "UNBIND":
+		return "UNBIND", true
+	case "REBIND":
+		return "REBIND", true
+	case "ORDERPATCH":
+		return "ORDERPATCH", true
+	case "PURGE":
+		return "PURGE", true
+	case "LINK":
+		return "LINK", true
+	case "UNLINK":
+		return "UNLINK", true
+	case "QUERY":
+		return "QUERY", true
+	case "M-SEARCH":
+		return "M-SEARCH", true
+	case "NOTIFY":
+		return "NOTIFY", true
+	case "SUBSCRIBE":
+		return "SUBSCRIBE", true
+	case "UNSUBSCRIBE":
+		return "UNSUBSCRIBE", true
+	case "SOURCE":
+		return "SOURCE", true
 	}
 	return "", false
 }
@@ -130,6 +214,7 @@ type startLine struct {
 	minor  int
 	code   int // response: status
 	rS, rE int // response: reason phrase
+	bad    int // invalid: a bad byte past the start that rules out every start before it, or 0
 }
 
 // checkRequest decides whether b starts with a request line: METHOD SP
@@ -199,7 +284,9 @@ func checkRequest(b []byte, strict bool, max int) (int, startLine) {
 
 // checkResponse decides whether b starts with a status line:
 // HTTP/1.d SP ddd [SP reason] CRLF (a bare LF is accepted).
-func checkResponse(b []byte, max int) (int, startLine) {
+// Bytes of b before known are already known to be reason-phrase bytes
+// (see findStart).
+func checkResponse(b []byte, max, known int) (int, startLine) {
 	var sl startLine
 	const v = "HTTP/1."
 	i := 0
@@ -239,6 +326,9 @@ func checkResponse(b []byte, max int) (int, startLine) {
 	if b[i] == ' ' {
 		i++
 		sl.rS = i
+		if known > i {
+			i = min(known, len(b))
+		}
 		for i < len(b) && (b[i] >= ' ' && b[i] != 0x7f || b[i] == '\t') {
 			i++
 		}
@@ -256,7 +346,11 @@ func lineEnd(b []byte, i, max int, sl *startLine) (int, startLine) {
 	if i == len(b) {
 		return more(b, max), *sl
 	}
-	if b[i] != '\n' || i > max {
+	if i > max {
+		return ckInvalid, *sl
+	}
+	if b[i] != '\n' {
+		sl.bad = i
 		return ckInvalid, *sl
 	}
 	sl.lf, sl.end = i, end
@@ -277,17 +371,25 @@ func targetStart(c byte) bool {
 }
 
 func checkStart(b []byte, req, strict bool, max int) (int, startLine) {
+	if len(b) > max+1 {
+		b = b[:max+1] // a line must end within: never scan further
+	}
 	if req {
 		return checkRequest(b, strict, max)
 	}
-	return checkResponse(b, max)
+	return checkResponse(b, max, 0)
 }
 
 // findStart looks for the first position in b where a plausible start line
 // begins (known methods only). It returns the position and ckValid (the
 // whole line is in b), ckMore (b ends before the line does) or ckInvalid
 // (none: the position is len(b)).
+//
+// For status lines it remembers the run of reason-phrase bytes the last
+// candidate scanned, so that candidates inside a long reason phrase do not
+// scan it again: the search stays linear.
 func findStart(b []byte, req bool, max int) (int, int) {
+	runS, runE := 0, 0 // b[runS:runE] are reason-phrase bytes
 	for i := 0; i < len(b); i++ {
 		if req {
 			for i < len(b) && !methodFirst[b[i]] {
@@ -304,8 +406,31 @@ func findStart(b []byte, req bool, max int) (int, int) {
 		if i == len(b) {
 			break
 		}
-		if r, _ := checkStart(b[i:], req, true, max); r != ckInvalid {
+		var r int
+		var sl startLine
+		if req {
+			r, sl = checkStart(b[i:], true, true, max)
+		} else {
+			w := b[i:]
+			if len(w) > max+1 {
+				w = w[:max+1]
+			}
+			known := 0
+			if runS <= i+len("HTTP/1.1 200 ") && runE > i {
+				known = runE - i
+			}
+			r, sl = checkResponse(w, max, known)
+			if sl.rE > sl.rS {
+				runS, runE = i+sl.rS, i+sl.rE
+			}
+		}
+		if r != ckInvalid {
 			return i, r
+		}
+		if !req && sl.bad > 0 {
+			// Any status line starting before the bad byte would end
+			// at it too (its reason phrase runs up to the same byte).
+			i += sl.bad - 1
 		}
 	}
 	return len(b), ckInvalid
