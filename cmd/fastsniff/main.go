@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 )
 
@@ -34,7 +35,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fastsniff: %v\n", err)
 		return 2
 	}
-	if err := runOffline(ctx, opt, stdout, stderr); err != nil {
+	if opt.cpuProfile != "" {
+		f, err := os.Create(opt.cpuProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "fastsniff: %v\n", err)
+			return 1
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintf(stderr, "fastsniff: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
+	runner := runOffline
+	if opt.live.iface != "" {
+		runner = runLive
+	}
+	if err := runner(ctx, opt, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "fastsniff: %v\n", err)
 		return 1
 	}

@@ -26,6 +26,8 @@ type options struct {
 	reasm      reassembly.Config
 	checksums  bool
 	allowNoTCP bool
+	cpuProfile string
+	live       liveOptions // -i and the flags only a live capture has (live.go)
 }
 
 // fileList collects -r, which may be repeated or comma-separated.
@@ -58,9 +60,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&delivery, "delivery", "ack", "when bytes are delivered: ack (once the peer ACKed them) or immediate")
 	fs.BoolVar(&o.reasm.IgnoreVLAN, "no-vlan-key", false, "leave VLAN ids out of the flow key")
 	fs.BoolVar(&o.reasm.NoMidstream, "no-midstream", false, "ignore connections whose SYN was not captured")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile to `FILE`")
 	fs.BoolVar(&o.checksums, "checksums", false, "verify IP and TCP checksums (off: captures carry offloaded checksums)")
+	addLiveFlags(fs, &o.live)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
+		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -87,8 +91,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	default:
 		return nil, fmt.Errorf("--delivery %q: want ack or immediate", delivery)
 	}
-	if len(o.files) == 0 {
-		return nil, errors.New("nothing to read: give -r FILE (see -h)")
+	switch {
+	case len(o.files) == 0 && o.live.iface == "":
+		return nil, errors.New("nothing to read: give -r FILE or -i IFACE (see -h)")
+	case len(o.files) > 0 && o.live.iface != "":
+		return nil, errors.New("-r and -i exclude each other")
 	}
 	if o.workers < 1 || o.workers > 1024 {
 		return nil, fmt.Errorf("--workers %d: want 1 to 1024", o.workers)
