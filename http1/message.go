@@ -122,6 +122,26 @@ func (m *Message) AsResponse() *Response { return m.res }
 // incomplete and without gaps.
 func (m *Message) Complete() bool { return m.Flags&(FlagIncomplete|FlagGap) == 0 }
 
+// Host returns the Host header's value (nil when absent); likewise the
+// other common headers below. They are lookups in Header.
+func (m *Message) Host() []byte { return m.Header.Get("Host") }
+
+// UserAgent returns the User-Agent header's value.
+func (m *Message) UserAgent() []byte { return m.Header.Get("User-Agent") }
+
+// Referer returns the Referer header's value.
+func (m *Message) Referer() []byte { return m.Header.Get("Referer") }
+
+// ContentType returns the Content-Type header's value.
+func (m *Message) ContentType() []byte { return m.Header.Get("Content-Type") }
+
+// ContentEncoding returns the Content-Encoding header's value (the body is
+// delivered as sent, not decoded).
+func (m *Message) ContentEncoding() []byte { return m.Header.Get("Content-Encoding") }
+
+// Upgrade returns the Upgrade header's value.
+func (m *Message) Upgrade() []byte { return m.Header.Get("Upgrade") }
+
 func (m *Message) reset() {
 	h, t := m.Header, m.Trailer
 	h.reset()

@@ -99,11 +99,11 @@ func TestSeedSnifferChunked(t *testing.T) {
 			if !r.Chunked || !r.Close || r.ContentLength != -1 || r.BodyLen != bodyLen || r.WireLen != uint64(len(s2c))-hdrLen || r.WireLen != 220 || r.HeaderLen != hdrLen || r.GapLen != 0 || r.Flags != 0 || r.Depth != 1 {
 				t.Errorf("response %+v", r.Message)
 			}
-			if v := string(r.Header.Get("content-type")); v != "text/html; charset=iso-8859-1" {
+			if v := string(r.ContentType()); v != "text/html; charset=iso-8859-1" {
 				t.Errorf("Content-Type %q", v)
 			}
 			q := g.req1
-			if q.HeaderLen != uint64(len(c2s)) || q.BodyLen != 0 || !q.Close || q.Flags != 0 || q.Depth != 1 || string(q.Header.Get("host")) != "www.corion.net" || string(q.Header.Get("USER-AGENT")) != "lwp-request/2.06" {
+			if q.HeaderLen != uint64(len(c2s)) || q.BodyLen != 0 || !q.Close || q.Flags != 0 || q.Depth != 1 || string(q.Host()) != "www.corion.net" || string(q.UserAgent()) != "lwp-request/2.06" || q.Referer() != nil {
 				t.Errorf("request %+v", q.Message)
 			}
 			st := h.Stats()
@@ -113,4 +113,58 @@ func TestSeedSnifferChunked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every cut of each stream into two pieces gives the same transaction.
+func TestSeedEveryBoundary(t *testing.T) {
+	dir := "../testdata/http1/sniffer-02-chunked/"
+	c2s, err := os.ReadFile(dir + "c2s.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2c, err := os.ReadFile(dir + "s2c.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := runConn(t, Config{}, bytesOf(string(c2s)), bytesOf(string(s2c)), whole, reassembly.ReasonFIN)
+	if len(ref.events) != 2 {
+		t.Fatalf("events %q", ref.events)
+	}
+	for _, cutDir := range []int{0, 1} {
+		stream := [2][]byte{c2s, s2c}[cutDir]
+		for k := 1; k < len(stream); k++ {
+			first := true
+			cut := func() int {
+				if first {
+					first = false
+					return k
+				}
+				return 1 << 30
+			}
+			var r result
+			if cutDir == 0 {
+				r = runConnCuts(t, bytesOf(string(c2s)), bytesOf(string(s2c)), cut, whole)
+			} else {
+				r = runConnCuts(t, bytesOf(string(c2s)), bytesOf(string(s2c)), whole, cut)
+			}
+			if strings.Join(r.events, "\n") != strings.Join(ref.events, "\n") || r.stats != ref.stats {
+				t.Fatalf("dir %d cut at %d:\n%q\nwant\n%q", cutDir, k, r.events, ref.events)
+			}
+		}
+	}
+}
+
+func runConnCuts(t *testing.T, client, server []piece, cc, sc func() int) result {
+	rec := newRecorder(t)
+	p := NewParser(Config{}, rec)
+	c := &reassembly.Conn{}
+	s := p.NewConnState()
+	for _, d := range split(client, cc) {
+		p.Feed(s, c, reassembly.FromClient, d)
+	}
+	for _, d := range split(server, sc) {
+		p.Feed(s, c, reassembly.FromServer, d)
+	}
+	p.Close(s, c, reassembly.ReasonFIN)
+	return result{rec.events, p.Stats(), rec}
 }
