@@ -24,6 +24,11 @@ type Config struct {
 	// sends; the size is log-uniform in between (many small, a few large).
 	// Default 0 and 32 KiB.
 	MinBytes, MaxBytes int
+	// LargeShare (per connection) is the share of connections whose
+	// server sends a large response: log-uniform between MaxBytes and
+	// LargeMaxBytes (default 4 MiB).
+	LargeShare    float64
+	LargeMaxBytes int
 	// MSS is the usual segment size (default 1460).
 	MSS int
 	// Concurrency is how many connections are open at once (default 64).
@@ -93,7 +98,8 @@ const (
 
 // Bench returns the configuration behind `flowgen -preset bench`: a
 // realistic mix for benchmarks of at least packets packets (1M when
-// packets <= 0): many small connections, some large ones, a little loss,
+// packets <= 0): many small connections (up to 64 KiB each way), a few
+// downloads of up to 8 MiB, a little loss,
 // reordering and duplication, a few midstream and RST connections, some
 // IPv6 and VLAN traffic. Truth is kept as digests only.
 func Bench(seed int64, packets int) Config {
@@ -101,25 +107,27 @@ func Bench(seed int64, packets int) Config {
 		packets = 1 << 20
 	}
 	return Config{
-		Seed:        seed,
-		Packets:     packets,
-		MinBytes:    0,
-		MaxBytes:    128 << 10,
-		MSS:         1448,
-		Concurrency: 2000,
-		IPv6Share:   0.2,
-		VLANShare:   0.1,
-		Reorder:     0.005,
-		Duplicate:   0.002,
-		OverlapSame: 0.001,
-		Loss:        0.005,
-		CaptureLoss: 0.0005,
-		Midstream:   0.01,
-		PortReuse:   0.01,
-		RST:         0.03,
-		Tiny:        0.01,
-		Oversize:    0.01,
-		DigestOnly:  true,
+		Seed:          seed,
+		Packets:       packets,
+		MinBytes:      0,
+		MaxBytes:      64 << 10,
+		LargeShare:    0.002,
+		LargeMaxBytes: 8 << 20,
+		MSS:           1448,
+		Concurrency:   2000,
+		IPv6Share:     0.2,
+		VLANShare:     0.1,
+		Reorder:       0.005,
+		Duplicate:     0.002,
+		OverlapSame:   0.001,
+		Loss:          0.005,
+		CaptureLoss:   0.0005,
+		Midstream:     0.01,
+		PortReuse:     0.01,
+		RST:           0.03,
+		Tiny:          0.01,
+		Oversize:      0.01,
+		DigestOnly:    true,
 	}
 }
 
@@ -134,6 +142,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MinBytes < 0 || c.MinBytes > c.MaxBytes {
 		return c, fmt.Errorf("flowgen: MinBytes %d not in [0, MaxBytes=%d]", c.MinBytes, c.MaxBytes)
 	}
+	if c.LargeMaxBytes <= 0 {
+		c.LargeMaxBytes = 4 << 20
+	}
+	c.LargeMaxBytes = max(c.LargeMaxBytes, c.MaxBytes)
 	if c.MSS <= 0 {
 		c.MSS = DefaultMSS
 	}
@@ -147,7 +159,7 @@ func (c Config) withDefaults() (Config, error) {
 		name string
 		v    float64
 	}{
-		{"IPv6Share", c.IPv6Share}, {"VLANShare", c.VLANShare}, {"Reorder", c.Reorder},
+		{"IPv6Share", c.IPv6Share}, {"VLANShare", c.VLANShare}, {"LargeShare", c.LargeShare}, {"Reorder", c.Reorder},
 		{"Duplicate", c.Duplicate}, {"OverlapSame", c.OverlapSame}, {"OverlapDiff", c.OverlapDiff},
 		{"Loss", c.Loss}, {"CaptureLoss", c.CaptureLoss}, {"OneSided", c.OneSided},
 		{"Midstream", c.Midstream}, {"WrapISN", c.WrapISN}, {"PortReuse", c.PortReuse},

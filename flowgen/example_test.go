@@ -8,7 +8,7 @@ import (
 )
 
 func Example() {
-	c, err := flowgen.Generate(flowgen.Config{Seed: 1, Conns: 3, MinBytes: 2000, MaxBytes: 9000, CaptureLoss: 0.1})
+	c, err := flowgen.Generate(flowgen.Config{Seed: 2, Conns: 3, MinBytes: 2000, MaxBytes: 9000, CaptureLoss: 0.1})
 	if err != nil {
 		panic(err)
 	}
@@ -24,13 +24,13 @@ func Example() {
 		}
 	}
 	// Output:
-	// 198.18.0.1:40687 > 203.0.113.40:5432: 22 packets
-	//   dir 0: 6453 of 7034 bytes, gaps [{6453 581}]
-	//   dir 1: 4659 of 4659 bytes, gaps []
-	// 198.18.0.1:32768 > 203.0.113.31:9092: 17 packets
-	//   dir 0: 4270 of 5730 bytes, gaps [{3592 1460}]
-	//   dir 1: 4321 of 4321 bytes, gaps []
-	// 198.18.0.1:48606 > 203.0.113.62:25: 14 packets
-	//   dir 0: 2252 of 3712 bytes, gaps [{1460 1460}]
-	//   dir 1: 1681 of 3141 bytes, gaps [{0 1460}]
+	// 198.18.0.1:40687 > 203.0.113.36:6379: 19 packets
+	//   dir 0: 8526 of 8526 bytes, gaps []
+	//   dir 1: 2037 of 2037 bytes, gaps []
+	// 198.18.0.1:32768 > 203.0.113.14:8443: 26 packets
+	//   dir 0: 7407 of 8874 bytes, gaps [{4380 7} {5847 1460}]
+	//   dir 1: 7194 of 8654 bytes, gaps [{0 1460}]
+	// 198.18.0.1:48606 > 203.0.113.43:6379: 21 packets
+	//   dir 0: 8226 of 8226 bytes, gaps []
+	//   dir 1: 2044 of 2044 bytes, gaps []
 }

@@ -260,7 +260,7 @@ func TestCleanConnections(t *testing.T) {
 // TestOracleManySeeds checks the truth against the oracle for many seeds of
 // the mixed preset (every impairment at once).
 func TestOracleManySeeds(t *testing.T) {
-	seeds := 40
+	seeds := 20
 	if testing.Short() {
 		seeds = 8
 	}

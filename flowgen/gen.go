@@ -278,6 +278,9 @@ func (s *sim) plan(first bool) {
 	for d := range L {
 		L[d] = uint64(g.logUniform(cfg.MinBytes, cfg.MaxBytes))
 	}
+	if g.chance(cfg.LargeShare) {
+		L[1] = uint64(g.logUniform(cfg.MaxBytes, cfg.LargeMaxBytes))
+	}
 	// Messages: alternate client, server, with 1 to 3 per direction.
 	var parts [2][]uint64
 	for d := range parts {

@@ -348,7 +348,7 @@ func TestImpairments(t *testing.T) {
 		},
 		{
 			name:  "oversize",
-			set:   func(c *flowgen.Config) { c.Oversize = 0.2; c.MaxBytes = 300_000 },
+			set:   func(c *flowgen.Config) { c.Oversize = 0.2; c.MaxBytes = 150_000 },
 			count: func(m flowgen.Impairments) int { return m.Oversize },
 			check: func(t *testing.T, c *flowgen.Capture, pk [][]flowgen.Packet) {
 				if sizes(pk, 1461, 1<<20) == 0 {

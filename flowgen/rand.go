@@ -2,7 +2,7 @@ package flowgen
 
 import (
 	"encoding/binary"
-	"math"
+	"math/bits"
 	"math/rand/v2"
 )
 
@@ -77,15 +77,20 @@ func (g rng) between(lo, hi int) int {
 	return lo + g.r.IntN(hi-lo+1)
 }
 
-// logUniform returns an int in [lo, hi] whose logarithm is uniform: many
-// small values, a few large ones.
+// logUniform returns an int in [lo, hi] spread evenly over the powers of
+// two (a power-of-two bucket is chosen uniformly, then a value in it): many
+// small values, a few large ones. Integer arithmetic only, so the output
+// is the same on every platform.
 func (g rng) logUniform(lo, hi int) int {
 	if hi <= lo {
 		return lo
 	}
-	a, b := math.Log(float64(lo)+1), math.Log(float64(hi)+1)
-	v := int(math.Exp(a+(b-a)*g.r.Float64())) - 1
-	return min(max(v, lo), hi)
+	// Buckets of v+1: [2^(b-1), 2^b - 1] for b = Len(lo+1) .. Len(hi+1).
+	bl, bh := bits.Len64(uint64(lo)+1), bits.Len64(uint64(hi)+1)
+	b := g.between(bl, bh)
+	a := max(lo, 1<<(b-1)-1)
+	z := min(hi, 1<<b-2)
+	return g.between(a, z)
 }
 
 // micros returns a duration in nanoseconds uniform in [lo, hi] µs.

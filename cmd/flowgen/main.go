@@ -40,6 +40,8 @@ var fields = []field{
 	{name: "packets", doc: "add connections until at least this many packets", int: func(c *flowgen.Config) *int { return &c.Packets }},
 	{name: "min-bytes", doc: "minimum bytes per direction", int: func(c *flowgen.Config) *int { return &c.MinBytes }},
 	{name: "max-bytes", doc: "maximum bytes per direction, log-uniform (default 32768)", int: func(c *flowgen.Config) *int { return &c.MaxBytes }},
+	{name: "large", doc: "share of connections with a large server response", float: func(c *flowgen.Config) *float64 { return &c.LargeShare }},
+	{name: "large-max-bytes", doc: "maximum size of a large response (default 4 MiB)", int: func(c *flowgen.Config) *int { return &c.LargeMaxBytes }},
 	{name: "mss", doc: "segment size (default 1460)", int: func(c *flowgen.Config) *int { return &c.MSS }},
 	{name: "concurrency", doc: "connections open at once (default 64)", int: func(c *flowgen.Config) *int { return &c.Concurrency }},
 	{name: "ipv6", doc: "share of IPv6 connections", float: func(c *flowgen.Config) *float64 { return &c.IPv6Share }},
