@@ -45,6 +45,39 @@ type Config struct {
 	Progress func(packets, bytes uint64)
 	// BatchSize is the number of packets read at once (default 512).
 	BatchSize int
+	// Started, if set, is called once the workers run, with a Status that
+	// any goroutine may read while the Run goes on (metrics, status lines).
+	Started func(*Status)
+}
+
+// Status gives a running Run's counters to other goroutines. The reader
+// and the workers publish once per batch; reading takes their locks, the
+// packet path never does.
+type Status struct {
+	workers []*worker.Worker
+	mu      sync.Mutex
+	reader  Summary // reader-side counters, published per batch
+}
+
+// Snapshot returns the counters as of the last published batch.
+func (s *Status) Snapshot() Summary {
+	s.mu.Lock()
+	sum := s.reader
+	s.mu.Unlock()
+	sum.PerWorker = make([]uint64, len(s.workers))
+	for i, w := range s.workers {
+		ws := w.Snapshot()
+		sum.PerWorker[i] = ws.Segments
+		sum.Reassembly.Add(&ws.Reassembly)
+	}
+	return sum
+}
+
+func (s *Status) publish(sum *Summary, dec *decode.Decoder) {
+	s.mu.Lock()
+	s.reader = *sum
+	s.reader.Decode = dec.Stats()
+	s.mu.Unlock()
 }
 
 // Summary is what a Run did.
@@ -108,8 +141,15 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 	var wg sync.WaitGroup
 	reason := reassembly.ReasonFlush
 	var stopped atomic.Bool
+	// One worker runs inline on the reader goroutine: no hand-off at all,
+	// one core, which is also the baseline the multi-worker speed-up is
+	// measured against.
+	inline := n == 1
 	for i := range workers {
 		workers[i] = worker.New(i, cfg.Reassembly, cfg.Handler(i))
+		if inline {
+			break
+		}
 		in[i] = make(chan *batch, 8)
 		wg.Add(1)
 		go func(w *worker.Worker, in <-chan *batch) {
@@ -140,6 +180,10 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 
 	var sum Summary
 	dec := decode.New(cfg.Decode)
+	status := &Status{workers: workers}
+	if cfg.Started != nil {
+		cfg.Started(status)
+	}
 	pkts := make([]pcapfile.Packet, bs)
 	pending := make([]*batch, n)
 	lastSent := make([]int64, n)
@@ -189,6 +233,11 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				// which the next packet reuses: rare, so copy it
 				seg.Payload = append([]byte(nil), seg.Payload...)
 			}
+			sum.Segments++
+			if inline {
+				workers[0].Feed(&seg)
+				continue
+			}
 			k, _ := reassembly.KeyOf(&seg, cfg.Reassembly.IgnoreVLAN)
 			w := int(k.Hash() % uint64(n))
 			b := pending[w]
@@ -201,7 +250,18 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				pending[w] = b
 			}
 			b.segs = append(b.segs, seg)
-			sum.Segments++
+		}
+		if inline {
+			workers[0].Advance(now)
+			workers[0].Publish()
+			chunks <- ch
+			if cfg.Started != nil {
+				status.publish(&sum, dec)
+			}
+			if cfg.Progress != nil {
+				cfg.Progress(sum.Packets, sum.Bytes)
+			}
+			continue
 		}
 		ch.refs.Store(1) // the reader's own reference until all are sent
 		for w, b := range pending {
@@ -227,14 +287,25 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		if ch.refs.Add(-1) == 0 {
 			chunks <- ch
 		}
+		if cfg.Started != nil {
+			status.publish(&sum, dec)
+		}
 		if cfg.Progress != nil {
 			cfg.Progress(sum.Packets, sum.Bytes)
 		}
 	}
-	for _, c := range in {
-		close(c)
+	if inline {
+		if stopped.Load() {
+			workers[0].Flush(reassembly.ReasonShutdown)
+		} else {
+			workers[0].Flush(reason)
+		}
+	} else {
+		for _, c := range in {
+			close(c)
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	sum.Decode = dec.Stats()
 	sum.PerWorker = make([]uint64, n)
 	for i, w := range workers {
