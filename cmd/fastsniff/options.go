@@ -25,7 +25,6 @@ type options struct {
 	quiet      bool
 	reasm      reassembly.Config
 	checksums  bool
-	allowNoTCP bool
 	cpuProfile string
 	live       liveOptions // -i and the flags only a live capture has (live.go)
 }
