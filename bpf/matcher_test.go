@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"errors"
+	"math/rand"
 	"slices"
 	"strings"
 	"testing"
@@ -303,4 +304,36 @@ func TestLiveOfflineSamePrograms(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzMatcher: Inspect and the interpreter never panic or read out of
+// bounds, whatever the bytes and link type (go test -fuzz FuzzMatcher).
+func FuzzMatcher(f *testing.F) {
+	for _, d := range syntheticPackets() {
+		f.Add(d, uint8(DLTEN10MB), uint16(len(d)))
+	}
+	var progs [][]netbpf.RawInstruction
+	if _, err := loadLibpcap(); err == nil {
+		for _, e := range []string{"vlan and tcp port 80", "tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420", "tcp[14:2] % (tcp[13] & 3) = 1", "ip6 or len > 100"} {
+			p, err := CompileFilter(e, DLTEN10MB, 0)
+			if err != nil {
+				f.Fatal(err)
+			}
+			progs = append(progs, p)
+		}
+	}
+	r := rand.New(rand.NewSource(3))
+	for i := 0; i < 20; i++ {
+		progs = append(progs, randomProgram(r))
+	}
+	lts := []int{DLTNull, DLTEN10MB, DLTRaw, DLTLoop, DLTLinuxSLL, DLTIPv4, DLTIPv6, DLTLinuxSLL2}
+	f.Fuzz(func(t *testing.T, pkt []byte, lt uint8, wire uint16) {
+		p := Inspect(pkt, lts[int(lt)%len(lts)])
+		if p.Class == TCP && (p.HeaderLen < 40 || p.HeaderLen > len(pkt)+40) {
+			t.Fatalf("implausible header length %d for a %d-byte packet", p.HeaderLen, len(pkt))
+		}
+		for _, prog := range progs {
+			run(prog, pkt, uint32(wire))
+		}
+	})
 }

@@ -30,7 +30,8 @@ type Config struct {
 	// LinkType of the sockets the program is attached to: DLTEN10MB
 	// (also when 0: AF_PACKET SOCK_RAW on Ethernet, loopback, veth,
 	// bridges...) or DLTRaw (SOCK_RAW on tun/ARPHRD_NONE devices, or
-	// SOCK_DGRAM sockets).
+	// SOCK_DGRAM sockets, whose data starts at the IP header). With
+	// DLTRaw no VLAN tag is re-inserted and flow keys carry no VLAN ids.
 	LinkType int
 	// Snaplen the filter is compiled with (what it returns on accept);
 	// 0 means DefaultSnaplen. The program never returns more than it.
@@ -456,7 +457,7 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 	// User filter on the packet as libpcap would deliver it.
 	e.label(lblFilter)
 	if filter != nil {
-		if err := translateInto(e, filter, lblPost); err != nil {
+		if err := translateInto(e, filter, lblPost, linkType == DLTEN10MB); err != nil {
 			return nil, err
 		}
 	} else {

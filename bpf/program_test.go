@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"fmt"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -185,6 +186,21 @@ func TestKernelClassifier(t *testing.T) {
 	}
 	for i, d := range capturePackets(t, DLTEN10MB) {
 		pkts[fmt.Sprintf("corpus %d", i)] = d
+	}
+	// Every truncation of every synthetic frame hits each length check;
+	// random byte flips in the headers hit the odd values.
+	r := rand.New(rand.NewSource(7))
+	for name, d := range syntheticPackets() {
+		for n := 0; n < len(d); n++ {
+			pkts[fmt.Sprintf("%s cut to %d", name, n)] = d[:n]
+		}
+		for j := 0; j < 20; j++ {
+			m := append([]byte(nil), d...)
+			for k := 0; k < 1+r.Intn(3); k++ {
+				m[12+r.Intn(min(len(m)-12, 100))] ^= byte(1 << r.Intn(8))
+			}
+			pkts[fmt.Sprintf("%s flip %d", name, j)] = m
+		}
 	}
 	bypassed := map[FlowKey]bool{}
 	classes := map[Class]int{}

@@ -126,13 +126,14 @@ func cLabel(i int) string { return fmt.Sprintf("cbpf_%d", i) }
 // Translate converts a classic BPF program (as CompileFilter returns it)
 // into a complete eBPF socket-filter program that returns what the classic
 // program returns, evaluated on the packet as libpcap would deliver it (see
-// package documentation on VLAN tags). The result can be loaded as
+// package documentation on VLAN tags: Translate assumes Ethernet framing,
+// for which that re-insertion is made). The result can be loaded as
 // ebpf.SocketFilter; Load embeds the same translation in the capture
-// program.
+// program, without the re-insertion for raw-IP sockets.
 func Translate(prog []netbpf.RawInstruction) (asm.Instructions, error) {
 	e := newEmitter()
 	e.emit(asm.Mov.Reg(regCtx, asm.R1))
-	if err := translateInto(e, prog, "cbpf_ret"); err != nil {
+	if err := translateInto(e, prog, "cbpf_ret", true); err != nil {
 		return nil, err
 	}
 	e.label("cbpf_ret")
@@ -142,14 +143,15 @@ func Translate(prog []netbpf.RawInstruction) (asm.Instructions, error) {
 
 // translateInto emits the set-up and body of prog; every path ends with a
 // jump to ret with the verdict (u32, 0 = drop) in R0. R6 must hold the
-// context. R7-R9 are clobbered.
-func translateInto(e *emitter, prog []netbpf.RawInstruction, ret string) error {
+// context. R7-R9 are clobbered. With vlan, a tag the kernel stripped is
+// virtually re-inserted at offset 12 (Ethernet framing only).
+func translateInto(e *emitter, prog []netbpf.RawInstruction, ret string, vlan bool) error {
 	reach, err := reachable(prog)
 	if err != nil {
 		return err
 	}
 	t := &translator{e: e, prog: prog, reach: reach, ret: ret, drop: e.fresh("cbpf_drop")}
-	t.setup()
+	t.setup(vlan)
 	for i := range prog {
 		if !reach[i] {
 			continue
@@ -166,26 +168,30 @@ func translateInto(e *emitter, prog []netbpf.RawInstruction, ret string) error {
 	return nil
 }
 
-func (t *translator) setup() {
+func (t *translator) setup(vlan bool) {
 	e := t.e
-	novlan := e.fresh("cbpf_novlan")
 	e.emit(
 		asm.StoreImm(asm.RFP, stackTag, 0, asm.Word),
 		asm.Mov.Imm(regShift, 0),
 		asm.LoadMem(asm.R2, regCtx, skbLen, asm.Word),
-		asm.LoadMem(asm.R3, regCtx, skbVlanPresent, asm.Word),
-		asm.JEq.Imm(asm.R3, 0, novlan),
-		asm.Mov.Imm(regShift, -4),
-		asm.Add.Imm32(asm.R2, 4),
-		asm.LoadMem(asm.R3, regCtx, skbVlanProto, asm.Word),
-		asm.HostTo(asm.BE, asm.R3, asm.Half),
-		asm.LSh.Imm32(asm.R3, 16),
-		asm.LoadMem(asm.R4, regCtx, skbVlanTCI, asm.Word),
-		asm.And.Imm32(asm.R4, 0xffff),
-		asm.Or.Reg32(asm.R3, asm.R4),
-		asm.StoreMem(asm.RFP, stackTag, asm.R3, asm.Word),
 	)
-	e.label(novlan)
+	if vlan {
+		novlan := e.fresh("cbpf_novlan")
+		e.emit(
+			asm.LoadMem(asm.R3, regCtx, skbVlanPresent, asm.Word),
+			asm.JEq.Imm(asm.R3, 0, novlan),
+			asm.Mov.Imm(regShift, -4),
+			asm.Add.Imm32(asm.R2, 4),
+			asm.LoadMem(asm.R3, regCtx, skbVlanProto, asm.Word),
+			asm.HostTo(asm.BE, asm.R3, asm.Half),
+			asm.LSh.Imm32(asm.R3, 16),
+			asm.LoadMem(asm.R4, regCtx, skbVlanTCI, asm.Word),
+			asm.And.Imm32(asm.R4, 0xffff),
+			asm.Or.Reg32(asm.R3, asm.R4),
+			asm.StoreMem(asm.RFP, stackTag, asm.R3, asm.Word),
+		)
+		e.label(novlan)
+	}
 	e.emit(
 		asm.StoreMem(asm.RFP, stackVLen, asm.R2, asm.Word),
 		asm.Mov.Imm32(regA, 0),

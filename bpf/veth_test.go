@@ -143,11 +143,15 @@ func newVethEnv(t *testing.T) *vethEnv {
 // receiver opens an AF_PACKET socket on the receiving veth with p attached
 // (before bind, so no unfiltered packet is queued) and auxdata on.
 func (env *vethEnv) receiver(t *testing.T, p *Program) int {
+	return env.receiverType(t, p, unix.SOCK_RAW)
+}
+
+func (env *vethEnv) receiverType(t *testing.T, p *Program, typ int) int {
 	t.Helper()
 	var fd int
 	err := inNetns(env.nsPath, func() error {
 		var err error
-		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, 0)
+		fd, err = unix.Socket(unix.AF_PACKET, typ|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
@@ -467,6 +471,39 @@ func TestVethBypass(t *testing.T) {
 	for k, n := range hitsWant {
 		if hits, ok, err := p.BypassHits(k); err != nil || !ok || hits != n {
 			t.Errorf("BypassHits(%v) = %d, %v, %v; want %d", k, hits, ok, err, n)
+		}
+	}
+}
+
+// TestVethRawDgram: on a SOCK_DGRAM socket (data from the IP header on)
+// with LinkType DLTRaw, the kernel's stripped tag must not be re-inserted:
+// raw-IP filters see the IP header at offset 0 whether or not the frame
+// was tagged.
+func TestVethRawDgram(t *testing.T) {
+	needLibpcap(t)
+	env := newVethEnv(t)
+	frames := vethFrames()
+	// Frames whose IP header directly follows the stripped tag (or the
+	// Ethernet header): the ones a SOCK_DGRAM socket sees as IP.
+	want := map[int]bool{}
+	for _, i := range []int{0, 1, 2, 7, 9, 12} {
+		want[i] = true
+	}
+	p := loadProgram(t, Config{LinkType: DLTRaw, Filter: "dst host 2.2.2.2 and ip[9] = 6"})
+	fd := env.receiverType(t, p, unix.SOCK_DGRAM)
+	env.send(t, frames)
+	got := map[int]bool{}
+	for _, f := range receive(t, fd, len(want)) {
+		if i := frameIndex(f.raw); i >= 0 {
+			got[i] = true
+			if f.raw[0]>>4 != 4 {
+				t.Errorf("frame %d: SOCK_DGRAM data does not start with IPv4", i)
+			}
+		}
+	}
+	for i := range frames {
+		if got[i] != want[i] {
+			t.Errorf("frame %d: passed %v, want %v", i, got[i], want[i])
 		}
 	}
 }
