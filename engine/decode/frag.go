@@ -29,6 +29,7 @@ type fragPiece struct {
 type fragSlot struct {
 	key    fragKey
 	used   bool
+	pos    int32 // index in defrag.live while used
 	haveNH bool
 	nh     byte        // IPv6: next header of the offset-0 fragment
 	first  int64       // capture time of the first fragment
@@ -44,10 +45,12 @@ type defrag struct {
 	cfg      *Config
 	st       *Stats
 	slots    []fragSlot
-	pending  int   // slots in use
-	bytes    int   // sum of len(slot.data)
-	retained int   // sum of cap(slot.data)
-	oldest   int64 // lower bound of first over used slots
+	live     []int32 // indexes of the slots in use
+	free     []int32 // indexes of the free slots
+	pending  int     // slots in use
+	bytes    int     // sum of len(slot.data)
+	retained int     // sum of cap(slot.data)
+	oldest   int64   // lower bound of first over used slots
 	out      []byte
 }
 
@@ -55,6 +58,11 @@ func (f *defrag) init(cfg *Config, st *Stats) {
 	f.cfg = cfg
 	f.st = st
 	f.slots = make([]fragSlot, cfg.FragMaxDatagrams)
+	f.live = make([]int32, 0, cfg.FragMaxDatagrams)
+	f.free = make([]int32, cfg.FragMaxDatagrams)
+	for i := range f.free {
+		f.free[i] = int32(len(f.free) - 1 - i)
+	}
 }
 
 func (f *defrag) sync() {
@@ -69,25 +77,23 @@ func (f *defrag) expire(ts int64) {
 		return
 	}
 	oldest := int64(math.MaxInt64)
-	for i := range f.slots {
-		s := &f.slots[i]
-		if !s.used {
-			continue
-		}
+	for i := 0; i < len(f.live); {
+		s := &f.slots[f.live[i]]
 		if ts-s.first > lim {
 			f.st.FragTimeouts++
-			f.drop(s)
+			f.drop(s) // moves the last live slot to i
 			continue
 		}
 		oldest = min(oldest, s.first)
+		i++
 	}
 	f.oldest = oldest
 }
 
 func (f *defrag) find(k *fragKey) *fragSlot {
-	for i := range f.slots {
+	for _, i := range f.live {
 		s := &f.slots[i]
-		if s.used && s.key.id == k.id && s.key == *k {
+		if s.key.id == k.id && s.key == *k {
 			return s
 		}
 	}
@@ -98,9 +104,9 @@ func (f *defrag) find(k *fragKey) *fragSlot {
 // than not.
 func (f *defrag) oldestBut(not *fragSlot) *fragSlot {
 	var o *fragSlot
-	for i := range f.slots {
+	for _, i := range f.live {
 		s := &f.slots[i]
-		if s.used && s != not && (o == nil || s.first < o.first) {
+		if s != not && (o == nil || s.first < o.first) {
 			o = s
 		}
 	}
@@ -108,18 +114,15 @@ func (f *defrag) oldestBut(not *fragSlot) *fragSlot {
 }
 
 func (f *defrag) alloc(k *fragKey, ts int64) *fragSlot {
-	var s *fragSlot
-	for i := range f.slots {
-		if !f.slots[i].used {
-			s = &f.slots[i]
-			break
-		}
-	}
-	if s == nil {
-		s = f.oldestBut(nil)
+	if len(f.free) == 0 {
 		f.st.FragEvictions++
-		f.drop(s)
+		f.drop(f.oldestBut(nil))
 	}
+	i := f.free[len(f.free)-1]
+	f.free = f.free[:len(f.free)-1]
+	s := &f.slots[i]
+	s.pos = int32(len(f.live))
+	f.live = append(f.live, i)
 	if f.pending == 0 || ts < f.oldest {
 		f.oldest = ts
 	}
@@ -152,6 +155,13 @@ func (f *defrag) release(s *fragSlot) {
 	s.pieces = s.pieces[:0]
 	s.used = false
 	s.n = 0
+	// Swap-delete from live, back onto free.
+	i := f.live[s.pos]
+	last := f.live[len(f.live)-1]
+	f.live[s.pos] = last
+	f.slots[last].pos = s.pos
+	f.live = f.live[:len(f.live)-1]
+	f.free = append(f.free, i)
 	f.pending--
 	f.sync()
 }
