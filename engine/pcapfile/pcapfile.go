@@ -1,6 +1,20 @@
 // Package pcapfile reads capture files (pcap and pcapng, optionally
 // gzip-compressed) as one stream of packets, in batches, without allocating
 // per packet.
+//
+// Formats: classic pcap in either byte order with microsecond or
+// nanosecond timestamps, and pcapng with any number of sections and
+// interfaces of mixed link types (each packet carries its interface's link
+// type), both read with github.com/gopacket/gopacket/pcapgo; either may be
+// gzip-compressed (detected by magic, not by name). A pcap file whose link
+// type the decoder does not support is refused at Open; pcapng packets on
+// such interfaces are passed on with their link type, for the decoder to
+// count (decode.ReasonUnsupportedLink).
+//
+// Allocation: none per packet in steady state, with one exception: pcapgo
+// boxes each pcapng packet's link type into an interface, which allocates
+// 2 bytes when the link type is 256 or more (Linux cooked v2 is 276).
+// Records longer than 256 KiB are allocated by pcapgo as they are read.
 package pcapfile
 
 import (
@@ -29,7 +43,8 @@ type Packet struct {
 	CaptureLen, OrigLen int
 	// TS is the capture time in Unix nanoseconds (0 if the file has none).
 	TS int64
-	// Link is the link type of the packet's interface.
+	// Link is the link type of the file (pcap) or of the packet's
+	// interface (pcapng; possibly one decode does not support).
 	Link decode.LinkType
 }
 
