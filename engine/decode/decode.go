@@ -365,7 +365,7 @@ func (d *Decoder) ipv6(b []byte, cut int, seg *reassembly.Segment) (Result, Reas
 		}
 		nh = b[40]
 		off = 40 + n
-	} else if plen == 0 {
+	} else if plen == 0 && nh != 59 {
 		// Payload length 0 without a Jumbo option: GSO packets as Linux
 		// BIG TCP captures them without the hop-by-hop header.
 		d.st.IPLenZero++
