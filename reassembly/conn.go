@@ -32,6 +32,9 @@ type DirStats struct {
 	Delivered uint64 // bytes handed to the Handler
 	Missed    uint64 // bytes reported as gaps
 	Unacked   uint64 // of Delivered, bytes delivered without the peer's ACK
+	Dups      uint64 // segments with nothing new (retransmissions)
+	Overlaps  uint64 // segments that partly overlapped bytes seen before
+	Conflicts uint64 // segments whose overlapping bytes differed
 	SYN       bool   // a SYN (or SYN+ACK) was seen
 	FIN       bool   // a FIN was seen
 	RST       bool   // a RST was seen

@@ -1,7 +1,6 @@
 package reassembly
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"strings"
@@ -155,5 +154,5 @@ func TestHostileSequenceNumbersStayBounded(t *testing.T) {
 	if closed != st.Opened || st.Active != 0 || st.Buffered != 0 {
 		t.Errorf("opened %d closed %d active %d buffered %d", st.Opened, closed, st.Active, st.Buffered)
 	}
-	t.Log(fmt.Sprintf("%+v", st))
+	t.Logf("%+v", st)
 }

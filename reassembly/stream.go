@@ -16,6 +16,7 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
 		}
 		// all of it was delivered (or given up on) already
 		t.stats.Duplicates++
+		h.stats.Dups++
 		c.addHist(d, 'T')
 		return
 	}
@@ -27,6 +28,7 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
 		payload = payload[int64(h.nextOff)-start:]
 		start = int64(h.nextOff)
 		t.stats.Overlaps++
+		h.stats.Overlaps++
 		c.addHist(d, 'T')
 	}
 	off := uint64(start)
@@ -111,13 +113,16 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte) {
 	if overlapped {
 		if added {
 			t.stats.Overlaps++
+			h.stats.Overlaps++
 		} else {
 			t.stats.Duplicates++
+			h.stats.Dups++
 		}
 		c.addHist(d, 'T')
 	}
 	if conflict {
 		t.stats.Conflicts++
+		h.stats.Conflicts++
 		c.addHist(d, 'I')
 	}
 }

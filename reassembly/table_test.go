@@ -14,6 +14,7 @@ func TestScenarios(t *testing.T) {
 		reason           Reason
 		unacked          [2]uint64
 		midstream        bool
+		conflicts        uint64 // client direction
 	}
 	cases := []struct {
 		name  string
@@ -75,7 +76,7 @@ func TestScenarios(t *testing.T) {
 				{from: 'c', flags: "P.", seq: 1, ack: 1, data: "EVIL"},
 				{from: 's', flags: ".", seq: 1, ack: 5},
 			}),
-			want: want{c2s: "GOOD", reason: ReasonFlush},
+			want: want{c2s: "GOOD", reason: ReasonFlush, conflicts: 1},
 			stats: func(t *testing.T, st Stats) {
 				if st.Conflicts != 1 {
 					t.Errorf("Conflicts=%d, want 1", st.Conflicts)
@@ -90,7 +91,7 @@ func TestScenarios(t *testing.T) {
 				{from: 'c', flags: "P.", seq: 3, ack: 1, data: "ILxx"},
 				{from: 's', flags: ".", seq: 1, ack: 7},
 			}),
-			want: want{c2s: "GOILxx", reason: ReasonFlush},
+			want: want{c2s: "GOILxx", reason: ReasonFlush, conflicts: 1},
 		},
 		{
 			name: "sequence numbers wrap inside the stream",
@@ -253,6 +254,25 @@ func TestScenarios(t *testing.T) {
 			want: want{c2s: "abcd", reason: ReasonFlush},
 		},
 		{
+			name: "urgent data stays inline",
+			pkts: cat(handshake(), []pkt{
+				{from: 'c', flags: "PU.", seq: 1, ack: 1, data: "ab!"},
+				{from: 'c', flags: "P.", seq: 4, ack: 1, data: "cd"},
+				{from: 's', flags: ".", seq: 1, ack: 6},
+			}),
+			want: want{c2s: "ab!cd", reason: ReasonFlush},
+		},
+		{
+			name: "SYN with ECE and CWR is a SYN",
+			pkts: []pkt{
+				{from: 'c', flags: "SEW", seq: 0},
+				{from: 's', flags: "SE.", seq: 0, ack: 1},
+				{from: 'c', flags: "P.", seq: 1, ack: 1, data: "ecn"},
+				{from: 's', flags: ".", seq: 1, ack: 4},
+			},
+			want: want{c2s: "ecn", reason: ReasonFlush},
+		},
+		{
 			name: "split handshake keeps one connection",
 			pkts: []pkt{
 				{from: 'c', flags: "S", seq: 0},
@@ -305,6 +325,9 @@ func TestScenarios(t *testing.T) {
 			}
 			if c.unacked != tc.want.unacked {
 				t.Errorf("unacked %v, want %v", c.unacked, tc.want.unacked)
+			}
+			if got := c.stats[FromClient].Conflicts; got != tc.want.conflicts {
+				t.Errorf("client conflicts %d, want %d", got, tc.want.conflicts)
 			}
 			if c.midstream != tc.want.midstream {
 				t.Errorf("midstream %v, want %v", c.midstream, tc.want.midstream)
