@@ -34,7 +34,8 @@
 // X-relative (LD_IND) ones at run time. So "vlan 6", "vlan and tcp port
 // 80" or "ether[14:2] & 0xfff = 6" match the same packets live as in
 // tcpdump -r of a capture of the same wire, and tcpdump's own quirk that
-// "tcp" does not match a tagged packet is kept. Linux ancillary loads
+// "tcp" does not match a tagged packet is kept. Raw-IP programs
+// (Config.LinkType DLTRaw) see the data as is. Linux ancillary loads
 // (SKF_AD_VLAN_TAG etc.), which libpcap emits only for a live Linux
 // handle, are translated to the raw __sk_buff fields, like the kernel's
 // classic-BPF converter does; CompileFilter never produces them.

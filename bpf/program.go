@@ -33,8 +33,9 @@ type Config struct {
 	// SOCK_DGRAM sockets, whose data starts at the IP header). With
 	// DLTRaw no VLAN tag is re-inserted and flow keys carry no VLAN ids.
 	LinkType int
-	// Snaplen the filter is compiled with (what it returns on accept);
-	// 0 means DefaultSnaplen. The program never returns more than it.
+	// Snaplen the filter is compiled with: what libpcap's code returns on
+	// accept, and what the program returns without a filter; 0 means
+	// DefaultSnaplen.
 	Snaplen int
 }
 
