@@ -5,7 +5,8 @@ package pcapfile
 // of the Reader's own, so they stay valid for as long as the caller keeps
 // the returned arena — across later ReadBatchInto calls with other arenas.
 // A pipeline that hands batches to other goroutines cycles a few arenas
-// this way.
+// this way. (Packets of uncompressed pcap files are not copied at all:
+// they point into the file's memory mapping, valid until Close.)
 func (r *Reader) ReadBatchInto(batch []Packet, arena []byte) (int, []byte, error) {
 	own := r.arena
 	r.arena = arena[:0]

@@ -30,6 +30,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"golang.org/x/sys/unix"
 
 	"github.com/fastsniff/fastsniff/engine/decode"
 )
@@ -84,10 +85,15 @@ type source struct {
 	gz   *gzip.Reader
 	pcap *pcapgo.Reader
 	ng   *pcapgo.NgReader
+	mm   *mapped         // plain pcap read through a memory mapping
 	link decode.LinkType // pcap only
 }
 
 func (s *source) close() {
+	if s.mm != nil && !s.mm.kept {
+		_ = unix.Munmap(s.mm.m)
+		s.mm = nil
+	}
 	if s.gz != nil {
 		s.gz.Close()
 	}
@@ -95,6 +101,9 @@ func (s *source) close() {
 }
 
 func (s *source) read() ([]byte, gopacket.CaptureInfo, error) {
+	if s.mm != nil {
+		return s.mm.read()
+	}
 	if s.ng != nil {
 		return s.ng.ZeroCopyReadPacketData()
 	}
@@ -169,6 +178,9 @@ func openSource(path string) (*source, error) {
 		if !s.link.Supported() {
 			return nil, ferr("unsupported link type %d%s", uint16(s.link), linkName(p.LinkType()))
 		}
+		if s.gz == nil {
+			s.mm = mapPcap(f, magic, p.Snaplen())
+		}
 	case magicPcapng:
 		ng, err := pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
@@ -209,12 +221,13 @@ func errText(err error) string {
 // Reader reads capture files in order as one capture.
 type Reader struct {
 	paths []string
-	idx   int     // next file to open
-	cur   *source // open file, or nil
-	path  string  // its name
-	n     int     // packets read from it
-	arena []byte  // packet bytes of the current batch
-	err   error   // to return on the next call
+	idx   int      // next file to open
+	cur   *source  // open file, or nil
+	path  string   // its name
+	n     int      // packets read from it
+	arena []byte   // packet bytes of the current batch
+	err   error    // to return on the next call
+	maps  [][]byte // mappings of files read, unmapped by Close
 }
 
 // Open checks that every file exists and starts with a pcap or pcapng
@@ -276,7 +289,7 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 		data, ci, err := r.cur.read()
 		if err != nil {
 			ferr := r.fileErr(err, ci)
-			r.cur.close()
+			r.release(r.cur)
 			r.cur = nil
 			if ferr != nil {
 				r.err = ferr
@@ -285,14 +298,19 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 			continue
 		}
 		r.n++
-		if len(arena)+len(data) > cap(arena) {
-			// Earlier packets of this batch keep the old arena alive.
-			arena = make([]byte, 0, max(2*cap(arena), len(data), 64<<10))
-		}
-		at := len(arena)
-		arena = append(arena, data...)
 		p := &batch[n]
-		p.Data = arena[at:len(arena):len(arena)]
+		if r.cur.mm != nil {
+			// mapped: the record is the packet, no copy
+			p.Data = data
+		} else {
+			if len(arena)+len(data) > cap(arena) {
+				// Earlier packets of this batch keep the old arena alive.
+				arena = make([]byte, 0, max(2*cap(arena), len(data), 64<<10))
+			}
+			at := len(arena)
+			arena = append(arena, data...)
+			p.Data = arena[at:len(arena):len(arena)]
+		}
 		p.CaptureLen = len(data)
 		p.OrigLen = max(ci.Length, len(data))
 		p.TS = 0
@@ -330,12 +348,28 @@ func (r *Reader) fileErr(err error, ci gopacket.CaptureInfo) error {
 	return &FileError{Path: r.path, Err: fmt.Errorf("packet %d: %s", r.n+1, errText(err))}
 }
 
-// Close closes the open file, if any. The Reader reads nothing more.
+// release closes a source; a mapping whose packets were handed out is kept
+// until Close, since they may still be in use.
+func (r *Reader) release(s *source) {
+	if s.mm != nil && s.mm.kept {
+		r.maps = append(r.maps, s.mm.m)
+		s.mm = nil
+	}
+	s.close()
+}
+
+// Close closes the open file, if any, and releases the memory mappings of
+// the files read: no packet Data may be used after Close. The Reader reads
+// nothing more.
 func (r *Reader) Close() error {
 	if r.cur != nil {
-		r.cur.close()
+		r.release(r.cur)
 		r.cur = nil
 	}
+	for _, m := range r.maps {
+		_ = unix.Munmap(m)
+	}
+	r.maps = nil
 	r.idx = len(r.paths)
 	r.err = nil
 	return nil
