@@ -23,6 +23,27 @@ type mapped struct {
 	nano  bool
 	max   int // longest record taken (as pcapgo: the snap length, at least 256 KiB)
 	kept  bool
+	ahead int // end of the window already faulted in
+}
+
+// window is how much of the file is faulted in at once ahead of the
+// reader: one madvise per window instead of a page fault per 4 KiB page
+// (a third of the reading cost otherwise), without pulling a file larger
+// than memory in whole.
+const window = 16 << 20
+
+func (mp *mapped) prefetch(p int) {
+	if p+window/2 < mp.ahead || mp.ahead >= len(mp.m) {
+		return
+	}
+	start := mp.ahead &^ 4095
+	end := min(len(mp.m), max(mp.ahead, p)+window)
+	if err := unix.Madvise(mp.m[start:end], unix.MADV_POPULATE_READ); err != nil {
+		// older kernels: the page faults will do it
+		mp.ahead = len(mp.m)
+		return
+	}
+	mp.ahead = end
 }
 
 // mapPcap maps f when it is a regular, uncompressed pcap file; nil when
@@ -57,6 +78,7 @@ func mapPcap(f *os.File, magic uint32, snaplen uint32) *mapped {
 func (mp *mapped) read() ([]byte, gopacket.CaptureInfo, error) {
 	var ci gopacket.CaptureInfo
 	m, p := mp.m, mp.pos
+	mp.prefetch(p)
 	if p == len(m) {
 		return nil, ci, io.EOF
 	}
