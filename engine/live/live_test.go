@@ -1,0 +1,275 @@
+package live
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fastsniff/fastsniff/engine/offline"
+	"github.com/fastsniff/fastsniff/flowgen"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// rec is what the tests compare of a connection.
+type rec struct {
+	Client, Server netip.AddrPort
+	VLANs          string
+	SHA            [2]string
+	Delivered      [2]uint64
+	Missed         [2]uint64
+	Worker         int
+}
+
+func (r rec) key() string {
+	return fmt.Sprintf("%v>%v%s", r.Client, r.Server, r.VLANs)
+}
+
+func (r rec) String() string {
+	return fmt.Sprintf("%s c=%d+%d s=%d+%d %.8s/%.8s", r.key(), r.Delivered[0], r.Missed[0], r.Delivered[1], r.Missed[1], r.SHA[0], r.SHA[1])
+}
+
+// recorder collects a rec per closed connection from every worker.
+type recorder struct {
+	mu   sync.Mutex
+	recs []rec
+}
+
+type recState struct{ h [2]hash.Hash }
+
+func (rc *recorder) handler(worker int) reassembly.Handler {
+	return reassembly.Funcs{
+		OnOpen: func(c *reassembly.Conn) {
+			c.Ctx = &recState{h: [2]hash.Hash{sha256.New(), sha256.New()}}
+		},
+		OnSent: func(c *reassembly.Conn, d reassembly.Data) {
+			c.Ctx.(*recState).h[0].Write(d.Bytes)
+		},
+		OnReceived: func(c *reassembly.Conn, d reassembly.Data) {
+			c.Ctx.(*recState).h[1].Write(d.Bytes)
+		},
+		OnClose: func(c *reassembly.Conn, _ reassembly.Reason) {
+			st := c.Ctx.(*recState)
+			r := rec{Client: c.Client(), Server: c.Server(), Worker: worker}
+			if v := c.VLANs(); v.N > 0 {
+				r.VLANs = fmt.Sprint(v.Slice())
+			}
+			for d := range 2 {
+				r.SHA[d] = fmt.Sprintf("%x", st.h[d].Sum(nil))
+				ds := c.Stats(reassembly.Dir(d))
+				r.Delivered[d], r.Missed[d] = ds.Delivered, ds.Missed
+			}
+			rc.mu.Lock()
+			rc.recs = append(rc.recs, r)
+			rc.mu.Unlock()
+		},
+	}
+}
+
+func (rc *recorder) sorted() []rec {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := slices.Clone(rc.recs)
+	slices.SortFunc(out, func(a, b rec) int { return strings.Compare(a.String(), b.String()) })
+	return out
+}
+
+// offlineRecs reassembles file with engine/offline (the -r pipeline).
+func offlineRecs(t testing.TB, file string, rcfg reassembly.Config) []rec {
+	t.Helper()
+	var rc recorder
+	_, err := offline.Run(context.Background(), offline.Config{Workers: 1, Reassembly: rcfg, Handler: rc.handler}, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc.sorted()
+}
+
+// liveCapture runs the engine on v.Rx with cfg (Interface, NetNS, Handler,
+// Ready and Status are set here), calls send once the capture is up,
+// waits until every packet the kernel accepted has been read and nothing
+// more comes, then stops the capture.
+func liveCapture(t testing.TB, v *vethNS, cfg Config, rc *recorder, send func()) Summary {
+	t.Helper()
+	cfg.Interface, cfg.NetNS = v.Rx, v.Path
+	cfg.Handler = rc.handler
+	ready := make(chan struct{})
+	cfg.Ready = func(Info) error { close(ready); return nil }
+	var mu sync.Mutex
+	var last Status
+	cfg.StatusInterval = 50 * time.Millisecond
+	cfg.Status = func(s Status) {
+		mu.Lock()
+		last = s
+		mu.Unlock()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		sum Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := Run(ctx, cfg)
+		done <- result{s, err}
+	}()
+	select {
+	case <-ready:
+	case r := <-done:
+		t.Fatalf("live.Run: %v", r.err)
+	}
+	send()
+	// settled: everything accepted has been read, unchanged for 300 ms
+	deadline := time.Now().Add(30 * time.Second)
+	var prev uint64
+	stable := 0
+	for stable < 6 {
+		if time.Now().After(deadline) {
+			t.Fatalf("capture did not settle: %+v", last)
+		}
+		time.Sleep(50 * time.Millisecond)
+		mu.Lock()
+		s := last
+		mu.Unlock()
+		if s.Packets == prev && s.Packets+s.Drops >= s.Received && s.Received > 0 {
+			stable++
+		} else {
+			stable = 0
+		}
+		prev = s.Packets
+	}
+	cancel()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("live.Run did not return within 5s of cancel")
+	}
+	if r.err != nil {
+		t.Fatalf("live.Run: %v", r.err)
+	}
+	return r.sum
+}
+
+// genCapture writes a flowgen capture to a temp file.
+func genCapture(t testing.TB, cfg flowgen.Config) string {
+	t.Helper()
+	c, err := flowgen.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(t.TempDir(), "gen.pcap")
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WritePcap(f); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return name
+}
+
+func diffRecs(t testing.TB, want, got []rec) {
+	t.Helper()
+	if len(want) != len(got) {
+		t.Errorf("%d connections live, %d offline", len(got), len(want))
+	}
+	strip := func(rs []rec) map[string]int {
+		m := map[string]int{}
+		for _, r := range rs {
+			r.Worker = 0
+			m[r.String()]++
+		}
+		return m
+	}
+	w, g := strip(want), strip(got)
+	n := 0
+	for k, c := range w {
+		if g[k] != c && n < 10 {
+			t.Errorf("offline only (%d vs %d): %s", c, g[k], k)
+			n++
+		}
+	}
+	for k, c := range g {
+		if w[k] != c && n < 20 {
+			t.Errorf("live only (%d vs %d): %s", c, w[k], k)
+			n++
+		}
+	}
+}
+
+// checkAffinity asserts that no flow was seen by two workers.
+func checkAffinity(t testing.TB, recs []rec, workers int) {
+	t.Helper()
+	owner := map[string]int{}
+	per := make([]int, workers)
+	for _, r := range recs {
+		k := r.key()
+		if o, ok := owner[k]; ok && o != r.Worker {
+			t.Errorf("flow %s on workers %d and %d", k, o, r.Worker)
+		}
+		owner[k] = r.Worker
+		per[r.Worker]++
+	}
+	t.Logf("connections per worker: %v", per)
+}
+
+func checkClean(t testing.TB, sum Summary) {
+	t.Helper()
+	if sum.Kernel.Drops != 0 {
+		t.Errorf("kernel drops: %+v", sum.Kernel)
+	}
+	if sum.RingCut != 0 {
+		t.Errorf("%d frames cut by the ring", sum.RingCut)
+	}
+}
+
+func TestLiveMatchesOffline(t *testing.T) {
+	gen := genCapture(t, flowgen.Config{Seed: 7, Conns: 200, IPv6Share: 0.2, Reorder: 0.01, Duplicate: 0.01, Loss: 0.01})
+	vlan := genCapture(t, flowgen.Config{Seed: 8, Conns: 200, VLANShare: 0.5, IPv6Share: 0.2})
+	files := map[string]string{
+		"flowgen":      gen,
+		"flowgen-vlan": vlan,
+	}
+	for _, name := range []string{"sniffer-06-gmail.pcap", "tr-test-mixed.pcap", "zk-ssh-dups.pcap", "ak-twovlan.pcap", "zk-vlan-qinqinq.pcap", "sv-gap-mid-vlan.pcap"} {
+		p := filepath.Join("..", "..", "testdata", "pcaps", name)
+		if _, err := os.Stat(p); err == nil {
+			files[name] = p
+		}
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range files {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	for _, name := range names {
+		file := files[name]
+		want := offlineRecs(t, file, reassembly.Config{})
+		for _, workers := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/workers=%d", name, workers), func(t *testing.T) {
+				v := newVethNS(t)
+				var rc recorder
+				sum := liveCapture(t, v, Config{Workers: workers}, &rc, func() { v.replay(t, file, "--mbps=200") })
+				got := rc.sorted()
+				diffRecs(t, want, got)
+				checkAffinity(t, got, workers)
+				checkClean(t, sum)
+				t.Logf("frames %d, segments %d, bpf %+v, kernel %+v", sum.Packets, sum.Segments, sum.BPF, sum.Kernel)
+			})
+		}
+	}
+}

@@ -1,0 +1,151 @@
+package live
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/fastsniff/fastsniff/bpf"
+	"github.com/fastsniff/fastsniff/engine/afpacket"
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/engine/worker"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// flusher is the optional Flush of a handler (connlog, flowfiles).
+type flusher interface{ Flush() }
+
+// lworker is one live worker: a ring, its decoders and its Table.
+type lworker struct {
+	id        int
+	ring      *afpacket.Ring
+	link      decode.LinkType
+	w         *worker.Worker
+	dec       *decode.Decoder
+	decNoCsum *decode.Decoder // nil unless checksums are verified
+	seg       reassembly.Segment
+	bp        *bypassHandler // nil without MaxStreamBytes
+	flush     flusher
+	pcap      *pcapWriter
+	pcapBuf   *pcapChunk
+
+	// published once per block for the status goroutine
+	frames atomic.Uint64
+	bytes  atomic.Uint64
+	cut    uint64
+}
+
+func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapWriter) *lworker {
+	lw := &lworker{id: id, ring: ring, link: link, pcap: pw}
+	lw.dec = decode.New(cfg.Decode)
+	if cfg.Decode.VerifyChecksums {
+		nc := cfg.Decode
+		nc.VerifyChecksums = false
+		lw.decNoCsum = decode.New(nc)
+	}
+	h := cfg.Handler(id)
+	if f, ok := h.(flusher); ok {
+		lw.flush = f
+	}
+	if cfg.MaxStreamBytes > 0 && prog != nil {
+		lw.bp = newBypassHandler(h, prog, cfg.MaxStreamBytes, cfg.Reassembly.IgnoreVLAN, &lw.seg, cfg.Warn)
+		h = lw.bp
+	}
+	lw.w = worker.New(id, cfg.Reassembly, h)
+	return lw
+}
+
+// run is the worker's goroutine: blocks until stop, then what the ring
+// already holds (one lap at most), then the Table is flushed.
+func (lw *lworker) run(stop *atomic.Bool) error {
+	var err error
+	for !stop.Load() {
+		b, ok, nerr := lw.ring.Next(pollTimeout)
+		if nerr != nil {
+			err = nerr
+			break
+		}
+		if !ok {
+			lw.idle(time.Now().UnixNano())
+			continue
+		}
+		lw.block(&b)
+		lw.ring.Release()
+	}
+	for i := 0; err == nil && i < lw.ring.NumBlocks(); i++ {
+		b, ok, _ := lw.ring.Next(-1)
+		if !ok {
+			break
+		}
+		lw.block(&b)
+		lw.ring.Release()
+	}
+	lw.w.Flush(reassembly.ReasonShutdown)
+	lw.sendPcap()
+	if lw.flush != nil {
+		lw.flush.Flush()
+	}
+	return err
+}
+
+// idle moves the clock of a quiet worker and pushes buffered output out.
+func (lw *lworker) idle(now int64) {
+	lw.w.Advance(now)
+	lw.w.Publish()
+	if lw.flush != nil {
+		lw.flush.Flush()
+	}
+}
+
+// block processes every frame of b. The frames are decoded in place: the
+// Table copies what it keeps, so the block can be released afterwards.
+func (lw *lworker) block(b *afpacket.Block) {
+	var f afpacket.Frame
+	var frames, bytes uint64
+	now := b.LastTS()
+	seg := &lw.seg
+	for b.Next(&f) {
+		frames++
+		bytes += uint64(len(f.Data))
+		if f.Cut() {
+			lw.cut++
+		}
+		if lw.pcap != nil {
+			lw.writePcap(&f)
+		}
+		dec := lw.dec
+		if lw.decNoCsum != nil && f.ChecksumNotReady() {
+			dec = lw.decNoCsum
+		}
+		res, _ := dec.Decode(lw.link, f.Data, f.Len, f.TS, seg)
+		if res != decode.ResultTCP {
+			continue
+		}
+		if tci, _, ok := f.VLAN(); ok {
+			pushOuterVLAN(&seg.VLANs, tci)
+		}
+		lw.w.Feed(seg)
+		if f.TS > now {
+			now = f.TS
+		}
+	}
+	lw.w.Advance(now)
+	lw.w.Publish()
+	lw.frames.Add(frames)
+	lw.bytes.Add(bytes)
+	if lw.pcap != nil {
+		lw.sendPcap()
+	}
+}
+
+// pushOuterVLAN puts the tag the kernel stripped in front of the tags the
+// decoder found in the packet (dropping the innermost if there are
+// already reassembly.MaxVLANs).
+func pushOuterVLAN(v *reassembly.VLANs, tci uint16) {
+	n := int(v.N)
+	if n == reassembly.MaxVLANs {
+		n--
+	}
+	copy(v.IDs[1:n+1], v.IDs[:n])
+	v.IDs[0] = tci & 0x0fff
+	v.N = uint8(n + 1)
+}
