@@ -310,6 +310,9 @@ func checkDir(t *testing.T, k dkey, s tsStream, c *connOut, d reassembly.Dir, tg
 	// what agreeing with tshark means: its bytes, its holes, and the
 	// segment report's count of bytes the peer never ACKed
 	agree := fmt.Sprintf("n=%d sha=%s gaps=[%s] unacked=%d", s.bytes[td], s.sha[td], gapString(tg), seg.unacked)
+	if o.ackedAfterUnacked {
+		t.Errorf("%s stream %d %s: an ACKed byte was delivered after an unACKed one", k.file, k.stream, k.dir)
+	}
 	e, ok := goldenDirs[k]
 	if !ok {
 		if ours != agree {
