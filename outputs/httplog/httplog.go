@@ -1,0 +1,232 @@
+// Package httplog writes the HTTP log: one JSON object per line per HTTP
+// transaction, with Zeek http.log field names where the meaning is Zeek's,
+// and optionally each message body to a file of its own. FIELDS.md
+// documents every field and the body file names.
+//
+// The transactions come from package http1, fed by the streams of a
+// reassembly.Table: a line is written when the transaction's Response
+// callback comes, that is when the response is complete, or when the
+// connection closes (a request without response, a response cut short).
+//
+// # Use
+//
+//	log, err := httplog.Create(path, httplog.Options{BodiesDir: dir}) // "-" is stdout
+//	h := log.Handler() // one per worker; h is a reassembly.Handler
+//	... workers feed their Tables, Flush them, and stop ...
+//	err = log.Close() // flush every Handler, wait for the writer, first error
+//
+// # Threading
+//
+// As in package connlog: a Handler belongs to one worker goroutine and
+// takes no locks on the packet path. It formats each line into a
+// per-worker buffer; full buffers (or buffers older than FlushInterval)
+// go to one writer goroutine per Log through a bounded queue, and a worker
+// waits only when that queue is full (counted in Stats().Stalls). Lines
+// are never dropped. Within one worker lines are in the order the
+// transactions complete; lines of several workers interleave by buffer.
+//
+// # Bodies
+//
+// With Options.BodiesDir every body byte the parser decodes (chunk framing
+// removed) is copied into the same per-worker buffer, framed with its
+// file and offset, and written by the writer goroutine: a body is
+// streamed, never held whole, and the worker does no file I/O. A body
+// file holds the body at its offsets: bytes lost in capture gaps are holes
+// (zero bytes), as in package flowfiles. At most Options.BodyMax bytes of
+// a body are written; the rest is counted and flagged (truncated). File
+// names are made of the uid, the transaction's depth and the direction,
+// plus an extension chosen from a fixed list by the Content-Type (and the
+// Content-Encoding): nothing from the traffic reaches a name.
+//
+// With Options.Decompress, a body sent with Content-Encoding gzip or
+// deflate is inflated by the writer goroutine once the body is complete
+// (from its raw file, streamed, at most BodyMax bytes of output), and the
+// decoded file replaces the raw one. A body that cannot be decoded (a gap,
+// a truncated or corrupt stream) is kept raw and the error is logged.
+//
+// Body facts (file name, truncation, decoding) are added to a line by the
+// writer goroutine, which sees the end of a transaction's bodies before
+// its line.
+package httplog
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fastsniff/fastsniff/http1"
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+)
+
+// DefaultBodyMax is the default Options.BodyMax: 10 MiB.
+const DefaultBodyMax = 10 << 20
+
+// Options tune a Log. The zero value is the default for every field.
+type Options struct {
+	// HTTP bounds the parser of each worker (http1 defaults when zero).
+	HTTP http1.Config
+	// BodiesDir, if set, is the directory body files are written to
+	// (created 0755 if missing).
+	BodiesDir string
+	// BodyMax is the most bytes written per body file (raw or decoded),
+	// default DefaultBodyMax. Bytes past it are not written: the line
+	// says *_body_truncated.
+	BodyMax int64
+	// Decompress inflates gzip and deflate bodies (see the package doc).
+	Decompress bool
+	// MaxOpen bounds the body files open at once, default 64; more are
+	// closed and reopened as needed.
+	MaxOpen int
+	// BufferSize is the size of a worker's buffer, default 64 KiB.
+	BufferSize int
+	// QueueLen is how many full buffers may wait for the writer before
+	// workers wait, default 16.
+	QueueLen int
+	// FlushInterval: when a transaction completes and the worker's buffer
+	// has held data longer than this (wall clock), the buffer is handed to
+	// the writer even if not full. Default 1s; negative disables it.
+	FlushInterval time.Duration
+}
+
+// Stats are a Log's counters. The parser counters and Logged are as
+// published by each worker at its latest transaction (or Flush); the
+// others are the writer's, current.
+type Stats struct {
+	// HTTP sums the workers' parser counters.
+	HTTP http1.Stats
+	// Logged is the number of lines (transactions) formatted.
+	Logged uint64
+	// BodyFiles is the number of body files started, BodyTruncated of
+	// which reached Options.BodyMax (raw or decoded).
+	BodyFiles, BodyTruncated uint64
+	// BodyBytes is the number of bytes written to body files (holes not
+	// counted; decoded bytes for decoded bodies, raw bytes otherwise).
+	BodyBytes uint64
+	// Decoded and DecodeErrors count bodies inflated or left raw because
+	// decoding failed.
+	Decoded, DecodeErrors uint64
+	// Buffers, Bytes and Stalls are the queue's: buffers and bytes handed
+	// to the writer, times a worker waited for it.
+	Buffers, Bytes, Stalls uint64
+}
+
+// Log is one HTTP log output: a writer goroutine and the Handlers that
+// feed it.
+type Log struct {
+	opt  Options
+	pipe *pipe.Pipe
+	w    *writer
+
+	mu     sync.Mutex // guards hs and closed (not on the data path)
+	hs     []*Handler
+	closed bool
+}
+
+// ErrClosed is the panic value when a Handler is created after Close.
+var ErrClosed = errors.New("httplog: log closed")
+
+// Create opens path for writing (truncating it) and returns a Log on it;
+// "-" is standard output, which Close leaves open.
+func Create(path string, opt Options) (*Log, error) {
+	if path == "-" {
+		return New(os.Stdout, opt)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	l, err := newLog(f, f, opt)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// New returns a Log writing to w (from a single goroutine, in large
+// writes), which Close does not close. w may be io.Discard when only the
+// bodies are wanted.
+func New(w io.Writer, opt Options) (*Log, error) { return newLog(w, nil, opt) }
+
+func newLog(out io.Writer, c io.Closer, opt Options) (*Log, error) {
+	if opt.FlushInterval == 0 {
+		opt.FlushInterval = time.Second
+	}
+	if opt.BodyMax <= 0 {
+		opt.BodyMax = DefaultBodyMax
+	}
+	if opt.MaxOpen <= 0 {
+		opt.MaxOpen = 64
+	}
+	if opt.BodiesDir != "" {
+		if err := os.MkdirAll(opt.BodiesDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	w := newWriter(out, c, &opt)
+	l := &Log{opt: opt, w: w}
+	l.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
+	return l, nil
+}
+
+// Handler returns a new Handler for one worker. Create one per worker
+// goroutine before starting it; the Handler must not be shared.
+func (l *Log) Handler() *Handler {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		panic(ErrClosed)
+	}
+	h := newHandler(l, uint64(len(l.hs)+1))
+	l.hs = append(l.hs, h)
+	return h
+}
+
+// Close writes what every Handler has buffered, waits for the writer to
+// finish (body files included), closes the destination when the Log owns
+// it, and returns the first error: writing the log, writing a body file,
+// or closing. Call it after every worker has stopped using its Handler
+// and after the Tables were flushed (so that every transaction was
+// logged). Later calls return the same error.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if !l.closed {
+		l.closed = true
+		for _, h := range l.hs {
+			h.publish()
+			if len(h.buf) > 0 {
+				h.buf = l.pipe.Put(h.buf)
+			}
+		}
+	}
+	l.mu.Unlock()
+	return l.pipe.Close()
+}
+
+// Stats returns the counters; safe from any goroutine, at any time.
+func (l *Log) Stats() Stats {
+	var s Stats
+	l.mu.Lock()
+	hs := l.hs
+	l.mu.Unlock()
+	for _, h := range hs {
+		h.mu.Lock()
+		s.HTTP.Add(&h.pub.http)
+		s.Logged += h.pub.logged
+		s.BodyFiles += h.pub.files
+		h.mu.Unlock()
+	}
+	s.BodyTruncated = l.w.truncated.Load()
+	s.BodyBytes = l.w.written.Load()
+	s.Decoded = l.w.decoded.Load()
+	s.DecodeErrors = l.w.decodeErrs.Load()
+	ps := l.pipe.Stats()
+	s.Buffers, s.Bytes, s.Stalls = ps.Buffers, ps.Bytes, ps.Stalls
+	return s
+}
+
+// counter is an atomic counter of the writer goroutine.
+type counter = atomic.Uint64

@@ -1,0 +1,449 @@
+package httplog
+
+import (
+	"bufio"
+	"compress/flate"
+	"compress/gzip"
+	"compress/zlib"
+	"encoding/binary"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fastsniff/fastsniff/outputs/connlog"
+)
+
+// writer runs on the pipe's writer goroutine only (its counters are read
+// by Log.Stats).
+type writer struct {
+	out        io.Writer
+	closer     io.Closer
+	dir        string
+	max        int64
+	decompress bool
+	maxOpen    int
+
+	lines   []byte // output of one consume call: written at once
+	files   map[uint64]*bfile
+	results map[uint64]*result
+	open    int
+	head    bfile // sentinel of the LRU list of open files
+
+	pend    *bfile // pending positioned write: file, offset, bytes
+	pendOff int64
+	pendBuf []byte
+
+	err      error // first error
+	logDead  bool  // the log could not be written: stop writing it
+	bodyDead bool  // a body file could not be written: stop body I/O
+
+	truncated, written, decoded, decodeErrs counter
+}
+
+// bfile is one body file being written.
+type bfile struct {
+	name       string // raw name, relative to dir
+	enc        int
+	f          *os.File // nil while closed (not yet created, or MaxOpen)
+	size       int64    // length written so far, -1 before creation
+	prev, next *bfile   // LRU list of open files, most recent first
+}
+
+// result is what the line of a body's transaction says about its file.
+type result struct {
+	name       string
+	truncated  bool
+	decoded    bool
+	decodedLen int64
+	decodeErr  string
+}
+
+const maxPend = 256 << 10
+
+var errFraming = errors.New("httplog: corrupt queue buffer")
+
+func newWriter(out io.Writer, c io.Closer, opt *Options) *writer {
+	w := &writer{
+		out:        out,
+		closer:     c,
+		dir:        opt.BodiesDir,
+		max:        opt.BodyMax,
+		decompress: opt.Decompress,
+		maxOpen:    opt.MaxOpen,
+	}
+	if w.dir != "" {
+		w.files = make(map[uint64]*bfile)
+		w.results = make(map[uint64]*result)
+	}
+	return w
+}
+
+func (w *writer) consume(b []byte) error {
+	w.lines = w.lines[:0]
+	for len(b) > 0 {
+		if len(b) < hdrLen {
+			return errFraming
+		}
+		op := b[0]
+		id := binary.LittleEndian.Uint64(b[1:])
+		arg := binary.LittleEndian.Uint64(b[9:])
+		n := int(binary.LittleEndian.Uint32(b[17:]))
+		if len(b) < hdrLen+n {
+			return errFraming
+		}
+		p := b[hdrLen : hdrLen+n]
+		b = b[hdrLen+n:]
+		switch op {
+		case opLine:
+			w.lines = append(w.lines, p...)
+			w.lines = w.appendBody(w.lines, `,"request_body`, id)
+			w.lines = w.appendBody(w.lines, `,"response_body`, arg)
+			w.lines = append(w.lines, '}', '\n')
+		case opOpen:
+			if w.files == nil {
+				return errFraming
+			}
+			w.files[id] = &bfile{name: string(p), enc: int(arg), size: -1}
+		case opData:
+			f := w.files[id]
+			if f == nil {
+				return errFraming
+			}
+			if !w.bodyDead {
+				w.bodyFail(w.write(f, int64(arg), p))
+			}
+		case opEnd:
+			if len(p) < 8 {
+				return errFraming
+			}
+			f := w.files[id]
+			if f == nil {
+				return errFraming
+			}
+			delete(w.files, id)
+			w.results[id] = w.end(f, int64(arg), binary.LittleEndian.Uint64(p))
+		default:
+			return errFraming
+		}
+	}
+	if !w.bodyDead {
+		w.bodyFail(w.flushPend())
+	}
+	if len(w.lines) > 0 && !w.logDead {
+		n, err := w.out.Write(w.lines)
+		if err == nil && n != len(w.lines) {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			w.logDead = true
+			w.fail(err)
+		}
+	}
+	return nil
+}
+
+func (w *writer) fail(err error) {
+	if err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+// bodyFail records a body I/O error: body files are no longer written
+// (the log goes on) and the error is returned by Close.
+func (w *writer) bodyFail(err error) {
+	if err == nil {
+		return
+	}
+	w.fail(err)
+	w.bodyDead = true
+	w.pend = nil
+	for w.head.next != nil && w.head.next != &w.head {
+		f := w.head.next
+		w.unlink(f)
+		f.f.Close()
+		f.f = nil
+		w.open--
+	}
+}
+
+// appendBody appends the body fields of a line (prefix is
+// `,"request_body` or `,"response_body`).
+func (w *writer) appendBody(b []byte, prefix string, id uint64) []byte {
+	if id == 0 {
+		return b
+	}
+	r := w.results[id]
+	if r == nil {
+		return b
+	}
+	delete(w.results, id)
+	b = append(b, prefix...)
+	b = append(b, `_file":`...)
+	b = connlog.AppendString(b, r.name)
+	if r.truncated {
+		b = append(b, prefix...)
+		b = append(b, `_truncated":true`...)
+	}
+	if r.decoded {
+		b = append(b, prefix...)
+		b = append(b, `_decoded_len":`...)
+		b = appendUint(b, uint64(r.decodedLen))
+	}
+	if r.decodeErr != "" {
+		b = append(b, prefix...)
+		b = append(b, `_decode_error":`...)
+		b = connlog.AppendString(b, r.decodeErr)
+	}
+	return b
+}
+
+func (w *writer) path(name string) string { return filepath.Join(w.dir, name) }
+
+func (w *writer) write(f *bfile, off int64, p []byte) error {
+	if w.pend == f && w.pendOff+int64(len(w.pendBuf)) == off && len(w.pendBuf)+len(p) <= maxPend {
+		w.pendBuf = append(w.pendBuf, p...)
+		return nil
+	}
+	if err := w.flushPend(); err != nil {
+		return err
+	}
+	w.pend, w.pendOff = f, off
+	if w.pendBuf == nil {
+		w.pendBuf = make([]byte, 0, maxPend)
+	}
+	w.pendBuf = append(w.pendBuf[:0], p...)
+	return nil
+}
+
+func (w *writer) flushPend() error {
+	f := w.pend
+	if f == nil {
+		return nil
+	}
+	w.pend = nil
+	if err := w.ensureOpen(f); err != nil {
+		return err
+	}
+	if _, err := f.f.WriteAt(w.pendBuf, w.pendOff); err != nil {
+		return err
+	}
+	w.written.Add(uint64(len(w.pendBuf)))
+	if e := w.pendOff + int64(len(w.pendBuf)); e > f.size {
+		f.size = e
+	}
+	return nil
+}
+
+// ensureOpen opens f (creating it the first time) as the most recently
+// used file, closing the least recently used one if MaxOpen are open.
+func (w *writer) ensureOpen(f *bfile) error {
+	if f.f != nil {
+		w.unlink(f)
+		w.pushFront(f)
+		return nil
+	}
+	if w.open >= w.maxOpen {
+		if err := w.closeFile(w.head.prev); err != nil {
+			return err
+		}
+	}
+	flag := os.O_WRONLY | os.O_CREATE
+	if f.size < 0 {
+		flag |= os.O_TRUNC
+	}
+	fd, err := os.OpenFile(w.path(f.name), flag, 0o644)
+	if err != nil {
+		return err
+	}
+	if f.size < 0 {
+		f.size = 0
+	}
+	f.f = fd
+	w.open++
+	w.pushFront(f)
+	return nil
+}
+
+func (w *writer) closeFile(f *bfile) error {
+	if f == nil || f == &w.head || f.f == nil {
+		return nil
+	}
+	if w.pend == f {
+		if err := w.flushPend(); err != nil {
+			return err
+		}
+	}
+	w.unlink(f)
+	err := f.f.Close()
+	f.f = nil
+	w.open--
+	return err
+}
+
+// end finishes a body file: extended to its length (a trailing gap stays
+// a hole), closed, and decoded if asked to.
+func (w *writer) end(f *bfile, reached int64, flags uint64) *result {
+	r := &result{name: f.name, truncated: flags&endTruncated != 0}
+	if w.bodyDead {
+		return r
+	}
+	err := w.ensureOpen(f) // also creates a body that had gaps only
+	if err == nil && w.pend == f {
+		err = w.flushPend()
+	}
+	if err == nil && reached > f.size {
+		if err = f.f.Truncate(reached); err == nil {
+			f.size = reached
+		}
+	}
+	if e := w.closeFile(f); err == nil {
+		err = e
+	}
+	if err != nil {
+		w.bodyFail(err)
+		return r
+	}
+	if w.decompress && (f.enc == encGzip || f.enc == encDeflate) {
+		switch {
+		case flags&endGap != 0:
+			r.decodeErr = "gap in the body"
+		case r.truncated:
+			r.decodeErr = "body truncated at the size cap"
+		default:
+			w.decode(f, r)
+		}
+		if r.decodeErr != "" {
+			w.decodeErrs.Add(1)
+		}
+	}
+	if r.truncated {
+		w.truncated.Add(1)
+	}
+	return r
+}
+
+// decode inflates a finished raw body file into the file without the
+// coding's extension, removing the raw file. On a decoding error the
+// raw file is kept and r.decodeErr says why.
+func (w *writer) decode(f *bfile, r *result) {
+	decName := strings.TrimSuffix(f.name, encExt[f.enc])
+	in, err := os.Open(w.path(f.name))
+	if err != nil {
+		w.bodyFail(err)
+		return
+	}
+	defer in.Close()
+	br := bufio.NewReaderSize(in, 32<<10)
+	var src io.Reader
+	switch f.enc {
+	case encGzip:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			r.decodeErr = err.Error()
+			return
+		}
+		src = zr
+	case encDeflate:
+		// RFC 9110 deflate is zlib-wrapped; some servers send raw deflate
+		if h, err := br.Peek(2); err == nil && h[0]&0x0f == 8 && (uint16(h[0])<<8|uint16(h[1]))%31 == 0 {
+			zr, err := zlib.NewReader(br)
+			if err != nil {
+				r.decodeErr = err.Error()
+				return
+			}
+			src = zr
+		} else {
+			src = flate.NewReader(br)
+		}
+	}
+	out, err := os.OpenFile(w.path(decName), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		w.bodyFail(err)
+		return
+	}
+	ow := &errWriter{w: out}
+	n, cerr := io.Copy(ow, io.LimitReader(src, w.max+1))
+	if ow.err != nil { // the disk, not the data
+		out.Close()
+		w.bodyFail(ow.err)
+		return
+	}
+	if cerr != nil {
+		out.Close()
+		os.Remove(w.path(decName))
+		r.decodeErr = cerr.Error()
+		return
+	}
+	if n > w.max {
+		n = w.max
+		r.truncated = true
+		if err := out.Truncate(n); err != nil {
+			out.Close()
+			w.bodyFail(err)
+			return
+		}
+	}
+	if err := out.Close(); err != nil {
+		w.bodyFail(err)
+		return
+	}
+	in.Close()
+	if err := os.Remove(w.path(f.name)); err != nil {
+		w.bodyFail(err)
+		return
+	}
+	w.written.Add(uint64(n))
+	w.decoded.Add(1)
+	r.name, r.decoded, r.decodedLen = decName, true, n
+}
+
+// errWriter keeps its writer's error apart from the reader's.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// finish runs after the last buffer: it closes the body files still open
+// (bodies of connections never closed) and the destination.
+func (w *writer) finish(err error) error {
+	w.fail(err)
+	if !w.bodyDead {
+		w.bodyFail(w.flushPend())
+	}
+	w.pend = nil
+	for id, f := range w.files {
+		delete(w.files, id)
+		w.bodyFail(w.closeFile(f))
+	}
+	if w.closer != nil {
+		w.fail(w.closer.Close())
+	}
+	return w.err
+}
+
+func (w *writer) pushFront(f *bfile) {
+	if w.head.next == nil {
+		w.head.next, w.head.prev = &w.head, &w.head
+	}
+	f.prev, f.next = &w.head, w.head.next
+	w.head.next.prev = f
+	w.head.next = f
+}
+
+func (w *writer) unlink(f *bfile) {
+	if f.prev != nil {
+		f.prev.next = f.next
+		f.next.prev = f.prev
+	}
+	f.prev, f.next = nil, nil
+}
