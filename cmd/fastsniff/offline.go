@@ -16,11 +16,15 @@ import (
 
 // runOffline is `fastsniff -r`.
 func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error {
+	ms, err := startMetrics(&o.metrics, stderr, o.quiet)
+	if err != nil {
+		return err
+	}
+	defer ms.close()
 	var outs []func(worker int) reassembly.Handler
 	var closers []func() error
 	if o.connLog != "" {
 		var log *connlog.Log
-		var err error
 		if o.connLog == "-" {
 			log = connlog.New(stdout, connlog.Options{Digest: o.digest})
 		} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
@@ -36,6 +40,15 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		}
 		outs = append(outs, func(int) reassembly.Handler { return w.Handler() })
 		closers = append(closers, w.Close)
+	}
+	hl, err := openHTTP(&o.http, stdout)
+	if err != nil {
+		return err
+	}
+	if hl != nil {
+		outs = append(outs, hl.handler)
+		closers = append(closers, hl.Close)
+		ms.addHTTP(hl)
 	}
 	accept, err := offlineFilter(o)
 	if err != nil {
@@ -57,6 +70,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 			return reassembly.Multi(hs...)
 		},
 		Accept:   accept,
+		Started:  ms.offlineStarted(),
 		Progress: prog.update,
 		Warn: func(err error) {
 			prog.clear()
@@ -64,6 +78,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		},
 	}
 	sum, runErr := offline.Run(ctx, cfg, o.files...)
+	ms.offlineDone(sum)
 	prog.clear()
 	var closeErr error
 	for _, c := range closers {

@@ -26,7 +26,9 @@ type options struct {
 	reasm      reassembly.Config
 	checksums  bool
 	cpuProfile string
-	live       liveOptions // -i and the flags only a live capture has (live.go)
+	live       liveOptions    // -i and the flags only a live capture has (live.go)
+	http       httpOptions    // --http-* (http.go)
+	metrics    metricsOptions // --metrics (metrics.go)
 }
 
 // fileList collects -r, which may be repeated or comma-separated.
@@ -62,6 +64,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile to `FILE`")
 	fs.BoolVar(&o.checksums, "checksums", false, "verify IP and TCP checksums (off: captures carry offloaded checksums)")
 	addLiveFlags(fs, &o.live)
+	addHTTPFlags(fs, &o.http)
+	addMetricsFlags(fs, &o.metrics)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
 		fs.PrintDefaults()
@@ -95,6 +99,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("nothing to read: give -r FILE or -i IFACE (see -h)")
 	case len(o.files) > 0 && o.live.iface != "":
 		return nil, errors.New("-r and -i exclude each other")
+	}
+	if err := checkHTTPOptions(&o.http); err != nil {
+		return nil, err
 	}
 	if o.workers < 1 || o.workers > 1024 {
 		return nil, fmt.Errorf("--workers %d: want 1 to 1024", o.workers)
