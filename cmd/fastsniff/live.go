@@ -4,19 +4,366 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fastsniff/fastsniff/engine/afpacket"
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/engine/live"
+	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/flowfiles"
+	"github.com/fastsniff/fastsniff/reassembly"
+	"golang.org/x/sys/unix"
 )
 
 // liveOptions are the flags of a live capture (-i).
 type liveOptions struct {
-	iface string
+	iface        string
+	ringMiB      int
+	blockKiB     int
+	blockTimeout time.Duration
+	noPromisc    bool
+	snaplen      int
+	user         string
+	maxStream    byteSize
+	pcapOut      string
+	netns        string
+}
+
+// byteSize is a flag value in bytes with an optional k, m or g suffix
+// (powers of 1024).
+type byteSize uint64
+
+func (b *byteSize) String() string { return strconv.FormatUint(uint64(*b), 10) }
+
+func (b *byteSize) Set(s string) error {
+	mult := uint64(1)
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(t, "b")
+	t = strings.TrimSuffix(t, "i")
+	switch {
+	case strings.HasSuffix(t, "k"):
+		mult, t = 1<<10, t[:len(t)-1]
+	case strings.HasSuffix(t, "m"):
+		mult, t = 1<<20, t[:len(t)-1]
+	case strings.HasSuffix(t, "g"):
+		mult, t = 1<<30, t[:len(t)-1]
+	}
+	v, err := strconv.ParseUint(t, 10, 64)
+	if err != nil {
+		return fmt.Errorf("want a number of bytes, optionally with k, m or g: %q", s)
+	}
+	*b = byteSize(v * mult)
+	return nil
 }
 
 func addLiveFlags(fs *flag.FlagSet, o *liveOptions) {
-	fs.StringVar(&o.iface, "i", "", "capture live on interface `IFACE` (AF_PACKET, TPACKET_V3)")
+	fs.StringVar(&o.iface, "i", "", "capture live on interface `IFACE` (AF_PACKET TPACKET_V3 rings, one per worker, in one fanout group)")
+	fs.IntVar(&o.ringMiB, "ring-size", 64, "live: ring size per worker in `MiB`")
+	fs.IntVar(&o.blockKiB, "block-size", 1024, "live: ring block size in `KiB` (larger than the largest frame: GRO/TSO frames reach 64 KiB)")
+	fs.DurationVar(&o.blockTimeout, "block-timeout", 10*time.Millisecond, "live: hand over a ring block that is not full after this long")
+	fs.BoolVar(&o.noPromisc, "no-promisc", false, "live: do not put the interface into promiscuous mode")
+	fs.IntVar(&o.snaplen, "s", 262144, "live: snap length: keep at most `BYTES` of each packet")
+	fs.StringVar(&o.user, "Z", "", "live: drop privileges to `USER` (and its group) once the capture is set up, before opening output files")
+	fs.Var(&o.maxStream, "max-stream-bytes", "live: reassembly depth: once a direction of a connection has delivered more than `N` bytes (k/m/g suffixes), the kernel cuts the connection's packets to their headers (0: never)")
+	fs.StringVar(&o.pcapOut, "w", "", "live: also write the captured packets to pcap `FILE` (never slows the capture: frames the writer cannot take are counted as dropped)")
+	fs.StringVar(&o.netns, "netns", "", "live: capture in the network namespace at `PATH` (e.g. /run/netns/NAME)")
+}
+
+// liveHandler is a worker's handler chain with the Flush of the outputs
+// that buffer, so an idle worker pushes their lines out.
+type liveHandler struct {
+	reassembly.Handler
+	flush []func()
+}
+
+func (h *liveHandler) Flush() {
+	for _, f := range h.flush {
+		f()
+	}
 }
 
 // runLive is `fastsniff -i`.
 func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	return errors.New("live capture (-i) is not built yet: use -r")
+	lo := &o.live
+	if lo.ringMiB < 1 {
+		return fmt.Errorf("--ring-size %d: want at least 1 MiB", lo.ringMiB)
+	}
+	if lo.blockKiB < 8 || lo.blockKiB > 1<<20 {
+		return fmt.Errorf("--block-size %d: want 8 KiB to 1 GiB", lo.blockKiB)
+	}
+	blocks := lo.ringMiB << 10 / lo.blockKiB
+	if blocks < 2 {
+		return fmt.Errorf("--ring-size %d MiB holds fewer than 2 blocks of %d KiB", lo.ringMiB, lo.blockKiB)
+	}
+	if lo.snaplen < 64 {
+		return fmt.Errorf("-s %d: want at least 64", lo.snaplen)
+	}
+	if lo.pcapOut == "-" && o.connLog == "-" {
+		return errors.New("-w - and --conn-log - cannot both use standard output")
+	}
+
+	// Outputs are opened in Ready: after -Z dropped privileges, as
+	// tcpdump opens its savefile.
+	var (
+		outs    []func() (reassembly.Handler, func())
+		closers []func() error
+		pcapF   *os.File
+		pcapOut = &deferredWriter{}
+	)
+	closeAll := func() error {
+		var first error
+		for _, c := range closers {
+			if err := c(); err != nil && first == nil {
+				first = err
+			}
+		}
+		closers = nil
+		if pcapF != nil && pcapF != os.Stdout {
+			if err := pcapF.Close(); err != nil && first == nil {
+				first = err
+			}
+			pcapF = nil
+		}
+		return first
+	}
+	openOutputs := func() error {
+		if o.connLog != "" {
+			var log *connlog.Log
+			var err error
+			if o.connLog == "-" {
+				log = connlog.New(stdout, connlog.Options{Digest: o.digest})
+			} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
+				return err
+			}
+			outs = append(outs, func() (reassembly.Handler, func()) { h := log.Handler(); return h, h.Flush })
+			closers = append(closers, log.Close)
+		}
+		if o.flowsDir != "" {
+			w, err := flowfiles.New(o.flowsDir, flowfiles.Options{})
+			if err != nil {
+				return err
+			}
+			outs = append(outs, func() (reassembly.Handler, func()) { h := w.Handler(); return h, h.Flush })
+			closers = append(closers, w.Close)
+		}
+		if lo.pcapOut != "" {
+			if lo.pcapOut == "-" {
+				pcapF = os.Stdout
+			} else {
+				f, err := os.Create(lo.pcapOut)
+				if err != nil {
+					return err
+				}
+				pcapF = f
+			}
+			pcapOut.w = pcapF
+		}
+		return nil
+	}
+
+	quiet := o.quiet
+	status := newStatusLine(stderr, quiet)
+	cfg := live.Config{
+		Interface:      lo.iface,
+		Workers:        o.workers,
+		BlockSize:      lo.blockKiB << 10,
+		NumBlocks:      blocks,
+		BlockTimeout:   lo.blockTimeout,
+		NoPromisc:      lo.noPromisc,
+		NetNS:          lo.netns,
+		Snaplen:        lo.snaplen,
+		Filter:         o.filter,
+		MaxStreamBytes: uint64(lo.maxStream),
+		Reassembly:     o.reasm,
+		Decode:         decode.Config{VerifyChecksums: o.checksums},
+		Handler: func(int) reassembly.Handler {
+			h := &liveHandler{}
+			hs := make([]reassembly.Handler, 0, len(outs))
+			for _, f := range outs {
+				x, fl := f()
+				hs = append(hs, x)
+				h.flush = append(h.flush, fl)
+			}
+			switch len(hs) {
+			case 0:
+				h.Handler = reassembly.Funcs{}
+			default:
+				h.Handler = reassembly.Multi(hs...)
+			}
+			return h
+		},
+		Ready: func(info live.Info) error {
+			if lo.user != "" {
+				if err := dropPrivileges(lo.user); err != nil {
+					return err
+				}
+			}
+			if err := openOutputs(); err != nil {
+				return err
+			}
+			if !quiet {
+				lt := "EN10MB (Ethernet)"
+				if info.LinkType != decode.LinkEthernet {
+					lt = "RAW (raw IP)"
+				}
+				fmt.Fprintf(stderr, "fastsniff: listening on %s, link-type %s, %d workers, ring %d MiB each\n",
+					info.Interface, lt, info.Workers, info.RingBytes>>20)
+			}
+			return nil
+		},
+		Status: status.update,
+		Warn: func(err error) {
+			status.clear()
+			fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
+		},
+	}
+	if lo.pcapOut != "" {
+		cfg.Pcap = pcapOut
+	}
+	sum, runErr := live.Run(ctx, cfg)
+	status.clear()
+	closeErr := closeAll()
+	if runErr != nil {
+		return liveError(runErr)
+	}
+	if !quiet {
+		printSummary(stderr, &sum.Summary)
+		printLiveSummary(stderr, &sum, lo.pcapOut != "")
+	}
+	return closeErr
+}
+
+// deferredWriter is the -w file, opened only in Ready (after -Z).
+type deferredWriter struct{ w io.Writer }
+
+func (d *deferredWriter) Write(p []byte) (int, error) {
+	if d.w == nil {
+		return 0, errors.New("pcap output not open")
+	}
+	return d.w.Write(p)
+}
+
+// liveError makes set-up errors one line, with a hint for the missing
+// capability.
+func liveError(err error) error {
+	var ce *afpacket.CapError
+	if errors.As(err, &ce) {
+		exe, xerr := os.Executable()
+		if xerr != nil {
+			exe = "fastsniff"
+		}
+		return fmt.Errorf("%s: %v: needs %s; run as root or grant it: setcap cap_net_raw,cap_net_admin,cap_bpf+ep %s", ce.Step, ce.Err, ce.Cap, exe)
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+}
+
+// dropPrivileges switches every thread to user name (a name or a numeric
+// uid) and its primary group, dropping supplementary groups, as tcpdump -Z
+// does. Go's syscall.Setuid/Setgid apply to all threads of the process.
+func dropPrivileges(name string) error {
+	u, err := user.Lookup(name)
+	if err != nil {
+		if _, nerr := strconv.Atoi(name); nerr == nil {
+			u, err = user.LookupId(name)
+		}
+		if err != nil {
+			return fmt.Errorf("-Z %s: %v", name, err)
+		}
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		return fmt.Errorf("-Z %s: uid %q", name, u.Uid)
+	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return fmt.Errorf("-Z %s: gid %q", name, u.Gid)
+	}
+	if err := syscall.Setgroups([]int{gid}); err != nil {
+		return fmt.Errorf("-Z %s: setgroups: %v", name, err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return fmt.Errorf("-Z %s: setgid: %v", name, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return fmt.Errorf("-Z %s: setuid: %v", name, err)
+	}
+	return nil
+}
+
+// statusLine prints the once-a-second status on stderr: in place on a
+// terminal, one line each otherwise.
+type statusLine struct {
+	w     io.Writer
+	quiet bool
+	tty   bool
+	drawn bool
+}
+
+func newStatusLine(w io.Writer, quiet bool) *statusLine {
+	s := &statusLine{w: w, quiet: quiet}
+	if f, ok := w.(*os.File); ok {
+		if _, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS); err == nil {
+			s.tty = true
+		}
+	}
+	return s
+}
+
+func (s *statusLine) update(st live.Status) {
+	if s.quiet {
+		return
+	}
+	var share []string
+	for _, x := range st.Share {
+		share = append(share, fmt.Sprintf("%.0f%%", x*100))
+	}
+	line := fmt.Sprintf("fastsniff: %s pkt/s, %.1f Mbit/s, drops %d (+%d), conns %d, workers %s",
+		siCount(st.PPS), st.Mbps, st.Drops, st.NewDrops, st.Active, strings.Join(share, "/"))
+	if st.Bypassed > 0 {
+		line += fmt.Sprintf(", bypassed %d", st.Bypassed)
+	}
+	if s.tty {
+		fmt.Fprintf(s.w, "\r%-100s", line)
+		s.drawn = true
+		return
+	}
+	fmt.Fprintln(s.w, line)
+}
+
+func (s *statusLine) clear() {
+	if s.drawn {
+		fmt.Fprintf(s.w, "\r%s\r", strings.Repeat(" ", 100))
+		s.drawn = false
+	}
+}
+
+func siCount(v float64) string {
+	switch {
+	case v >= 1e6:
+		return fmt.Sprintf("%.2fM", v/1e6)
+	case v >= 1e3:
+		return fmt.Sprintf("%.1fk", v/1e3)
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func printLiveSummary(w io.Writer, s *live.Summary, pcap bool) {
+	k := &s.Kernel
+	pct := 0.0
+	if k.Packets > 0 {
+		pct = 100 * float64(k.Drops) / float64(k.Packets)
+	}
+	b := &s.BPF
+	fmt.Fprintf(w, "kernel: received %d, dropped %d (%.3f%%), ring full %d times; bpf: seen %d, passed %d, filtered %d, not tcp %d, bypassed %d packets of %d connections\n",
+		k.Packets, k.Drops, pct, k.FreezeQueue, b.Seen, b.Passed, b.Filtered, b.NonTCP, b.Bypassed, s.BypassedConns)
+	if pcap {
+		fmt.Fprintf(w, "pcap: %d packets written, %d dropped\n", s.PcapWritten, s.PcapDropped)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -271,5 +272,121 @@ func TestLiveMatchesOffline(t *testing.T) {
 				t.Logf("frames %d, segments %d, bpf %+v, kernel %+v", sum.Packets, sum.Segments, sum.BPF, sum.Kernel)
 			})
 		}
+	}
+}
+
+func TestBypass(t *testing.T) {
+	const depth = 64 << 10
+	file := genCapture(t, flowgen.Config{Seed: 3, Conns: 60, LargeShare: 0.3, LargeMaxBytes: 2 << 20, VLANShare: 0.3, IPv6Share: 0.3})
+	want := offlineRecs(t, file, reassembly.Config{})
+	v := newVethNS(t)
+	var rc recorder
+	sum := liveCapture(t, v, Config{Workers: 2, MaxStreamBytes: depth}, &rc, func() { v.replay(t, file, "--mbps=200") })
+	got := rc.sorted()
+	checkClean(t, sum)
+	checkAffinity(t, got, 2)
+	t.Logf("bypassed conns %d (errors %d), bpf %+v", sum.BypassedConns, sum.BypassErrors, sum.BPF)
+	if sum.BypassErrors != 0 {
+		t.Errorf("%d bypass errors", sum.BypassErrors)
+	}
+	if sum.BPF.Bypassed == 0 || sum.BypassedConns == 0 {
+		t.Fatalf("nothing bypassed: %+v", sum.BPF)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d connections live, %d offline", len(got), len(want))
+	}
+	wantBy := map[string][]rec{}
+	for _, r := range want {
+		wantBy[r.key()] = append(wantBy[r.key()], r)
+	}
+	var large, cut int
+	for _, g := range got {
+		ws := wantBy[g.key()]
+		if len(ws) != 1 {
+			t.Fatalf("%s: %d offline connections", g.key(), len(ws))
+		}
+		w := ws[0]
+		big := w.Delivered[0] > depth || w.Delivered[1] > depth
+		for d := range 2 {
+			// the stream lengths are right either way
+			if g.Delivered[d]+g.Missed[d] != w.Delivered[d]+w.Missed[d] {
+				t.Errorf("%s dir %d: live %d+%d, offline %d+%d", g.key(), d, g.Delivered[d], g.Missed[d], w.Delivered[d], w.Missed[d])
+			}
+		}
+		if !big {
+			if g.String() != w.String() {
+				t.Errorf("small connection differs:\n live    %s\n offline %s", g, w)
+			}
+			continue
+		}
+		large++
+		if g.Missed[0]+g.Missed[1] > 0 {
+			cut++
+		}
+	}
+	t.Logf("%d connections past %d bytes, %d of them cut by the kernel", large, depth, cut)
+	if large == 0 || cut == 0 {
+		t.Errorf("no connection was cut (%d large)", large)
+	}
+	if uint64(large) != sum.BypassedConns {
+		t.Errorf("%d large connections, %d bypassed", large, sum.BypassedConns)
+	}
+}
+
+func TestShutdownUnderTraffic(t *testing.T) {
+	file := genCapture(t, flowgen.Config{Seed: 5, Conns: 300, Open: 0.5})
+	v := newVethNS(t)
+	var rc recorder
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ready := make(chan struct{})
+	type result struct {
+		sum Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		s, err := Run(ctx, Config{Interface: v.Rx, NetNS: v.Path, Workers: 2, Handler: rc.handler,
+			Ready: func(Info) error { close(ready); return nil }})
+		done <- result{s, err}
+	}()
+	select {
+	case <-ready:
+	case r := <-done:
+		t.Fatal(r.err)
+	}
+	replay := exec.Command("ip", "netns", "exec", v.Name, "tcpreplay", "-q", "-i", v.Tx, "--topspeed", "--loop=1000", file)
+	if err := replay.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = replay.Process.Kill()
+		_ = replay.Wait()
+	}()
+	time.Sleep(700 * time.Millisecond)
+	t0 := time.Now()
+	cancel()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return within 5s")
+	}
+	took := time.Since(t0)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	t.Logf("returned %v after cancel; frames %d, kernel %+v, closed by shutdown %d", took, r.sum.Packets, r.sum.Kernel, r.sum.Reassembly.ClosedBy(reassembly.ReasonShutdown))
+	if took > time.Second {
+		t.Errorf("Run took %v to return after cancel under traffic", took)
+	}
+	if r.sum.Packets == 0 {
+		t.Error("no traffic captured")
+	}
+	if r.sum.Reassembly.ClosedBy(reassembly.ReasonShutdown) == 0 {
+		t.Error("no connection closed with reason shutdown")
+	}
+	if n := len(rc.sorted()); uint64(n) != r.sum.Reassembly.Opened {
+		t.Errorf("%d connections closed, %d opened", n, r.sum.Reassembly.Opened)
 	}
 }

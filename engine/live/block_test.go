@@ -1,0 +1,196 @@
+package live
+
+import (
+	"testing"
+	"time"
+
+	"github.com/fastsniff/fastsniff/engine/afpacket"
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/flowgen"
+	"github.com/fastsniff/fastsniff/reassembly"
+	"golang.org/x/sys/unix"
+)
+
+// These tests run the worker loop on ring blocks built in memory, laid out
+// as the kernel lays them out: no root needed.
+
+// ringBlocks turns a flowgen capture into TPACKET_V3 blocks of blockSize.
+// Tagged frames get their tag stripped into tp_vlan_tci as the kernel does
+// on receive; shift is added to every timestamp.
+func ringBlocks(t testing.TB, c *flowgen.Capture, blockSize int, shift int64) [][]byte {
+	t.Helper()
+	var blocks [][]byte
+	bb := afpacket.NewBlockBuilder(blockSize)
+	var frame []byte
+	for _, p := range c.All() {
+		frame = p.AppendFrame(frame[:0])
+		f := afpacket.Frame{Data: frame, TS: p.TS + shift}
+		if p.VLAN != 0 {
+			stripped := append(append([]byte(nil), frame[:12]...), frame[16:]...)
+			f.Data = stripped
+			f.Status = unix.TP_STATUS_VLAN_VALID | unix.TP_STATUS_VLAN_TPID_VALID
+			f.VLANTCI = p.VLAN | 3<<13 // with a priority, which is not part of the id
+			f.VLANTPID = 0x8100
+		}
+		f.Len = len(f.Data)
+		if !bb.Add(f) {
+			blocks = append(blocks, append([]byte(nil), bb.Bytes()...))
+			bb.Reset()
+			if !bb.Add(f) {
+				t.Fatalf("frame of %d bytes does not fit a block", len(f.Data))
+			}
+		}
+	}
+	if bb.Len() > 0 {
+		blocks = append(blocks, append([]byte(nil), bb.Bytes()...))
+	}
+	return blocks
+}
+
+func generate(t testing.TB, cfg flowgen.Config) *flowgen.Capture {
+	t.Helper()
+	c, err := flowgen.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBlocksMatchOffline(t *testing.T) {
+	cfg := flowgen.Config{Seed: 11, Conns: 150, VLANShare: 0.5, IPv6Share: 0.3, Reorder: 0.02, Loss: 0.01, Oversize: 0.02}
+	c := generate(t, cfg)
+	file := genCapture(t, cfg)
+	want := offlineRecs(t, file, reassembly.Config{})
+
+	var rc recorder
+	lw := newLWorker(0, nil, decode.LinkEthernet, &Config{Handler: rc.handler}, nil, nil)
+	frames := 0
+	for _, blk := range ringBlocks(t, c, 1<<20, 0) {
+		b := afpacket.ParseBlock(blk)
+		frames += b.NumPackets()
+		lw.block(&b)
+	}
+	lw.w.Flush(reassembly.ReasonShutdown)
+	if frames != c.Len() || lw.frames.Load() != uint64(c.Len()) {
+		t.Fatalf("%d frames in blocks, %d read, %d in the capture", frames, lw.frames.Load(), c.Len())
+	}
+	diffRecs(t, want, rc.sorted())
+}
+
+func TestPushOuterVLAN(t *testing.T) {
+	var v reassembly.VLANs
+	pushOuterVLAN(&v, 0xe005)
+	if v.N != 1 || v.IDs[0] != 5 {
+		t.Fatalf("%+v", v)
+	}
+	v = reassembly.VLANs{}
+	v.Push(20)
+	v.Push(30)
+	pushOuterVLAN(&v, 10)
+	if v.N != 3 || v.IDs != [4]uint16{10, 20, 30, 0} {
+		t.Fatalf("%+v", v)
+	}
+	pushOuterVLAN(&v, 7)
+	pushOuterVLAN(&v, 6)
+	if v.N != 4 || v.IDs != [4]uint16{6, 7, 10, 20} {
+		t.Fatalf("%+v", v)
+	}
+}
+
+func TestParseBlockBounds(t *testing.T) {
+	bb := afpacket.NewBlockBuilder(4096)
+	for i := 0; i < 3; i++ {
+		if !bb.Add(afpacket.Frame{Data: make([]byte, 100+i), TS: int64(i) * int64(time.Second)}) {
+			t.Fatal("block full")
+		}
+	}
+	blk := bb.Bytes()
+	b := afpacket.ParseBlock(blk)
+	var f afpacket.Frame
+	n := 0
+	for b.Next(&f) {
+		if len(f.Data) != 100+n || f.TS != int64(n)*int64(time.Second) {
+			t.Fatalf("frame %d: %d bytes, ts %d", n, len(f.Data), f.TS)
+		}
+		n++
+	}
+	if n != 3 || b.LastTS() != 2*int64(time.Second) {
+		t.Fatalf("%d frames, last ts %d", n, b.LastTS())
+	}
+	// a corrupt num_pkts or offsets end the walk without a panic
+	for _, cut := range []int{0, 10, 47, 48, 100, 200, 400} {
+		b := afpacket.ParseBlock(blk[:cut])
+		for b.Next(&f) {
+		}
+	}
+	bad := append([]byte(nil), blk...)
+	bad[12] = 200 // num_pkts
+	b = afpacket.ParseBlock(bad)
+	n = 0
+	for b.Next(&f) {
+		n++
+	}
+	if n != 3 {
+		t.Fatalf("corrupt count: %d frames walked", n)
+	}
+}
+
+// TestWorkerLoopAllocs checks that the worker loop (walk, decode, VLAN,
+// Feed, Advance, Publish) does not allocate per packet once warm: a first
+// capture fills the pools, a second one with other flows, an hour later
+// (so the first one's connections have expired), is measured.
+func TestWorkerLoopAllocs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short")
+	}
+	warm := ringBlocks(t, generate(t, flowgen.Config{Seed: 21, Conns: 400, VLANShare: 0.3, IPv6Share: 0.3, Reorder: 0.01}), 1<<20, 0)
+	c2 := generate(t, flowgen.Config{Seed: 22, Conns: 400, VLANShare: 0.3, IPv6Share: 0.3, Reorder: 0.01})
+	meas := ringBlocks(t, c2, 1<<20, int64(time.Hour))
+	lw := newLWorker(0, nil, decode.LinkEthernet, &Config{Handler: func(int) reassembly.Handler { return reassembly.Funcs{} }}, nil, nil)
+	for _, blk := range warm {
+		b := afpacket.ParseBlock(blk)
+		lw.block(&b)
+	}
+	lw.w.Advance(int64(time.Hour) - 1) // idle clock, as on a poll timeout
+	allocs := testing.AllocsPerRun(1, func() {
+		for _, blk := range meas {
+			b := afpacket.ParseBlock(blk)
+			lw.block(&b)
+		}
+	})
+	per := allocs / float64(c2.Len())
+	t.Logf("%v allocations for %d packets (%.5f per packet)", allocs, c2.Len(), per)
+	if per > 0.001 {
+		t.Errorf("%.5f allocations per packet", per)
+	}
+}
+
+func BenchmarkWorkerBlock(b *testing.B) {
+	c := generate(b, flowgen.Bench(1, 200000))
+	blocks := ringBlocks(b, c, 1<<20, 0)
+	var bytes int
+	for _, blk := range blocks {
+		bl := afpacket.ParseBlock(blk)
+		var f afpacket.Frame
+		for bl.Next(&f) {
+			bytes += len(f.Data)
+		}
+	}
+	b.SetBytes(int64(bytes))
+	b.ReportAllocs()
+	b.ResetTimer()
+	var shift int64
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		lw := newLWorker(0, nil, decode.LinkEthernet, &Config{Handler: func(int) reassembly.Handler { return reassembly.Funcs{} }}, nil, nil)
+		shift += int64(time.Hour)
+		b.StartTimer()
+		for _, blk := range blocks {
+			bl := afpacket.ParseBlock(blk)
+			lw.block(&bl)
+		}
+		lw.w.Flush(reassembly.ReasonShutdown)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.Len()), "ns/pkt")
+}
+
