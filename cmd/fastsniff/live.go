@@ -18,6 +18,7 @@ import (
 	"github.com/fastsniff/fastsniff/engine/live"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 	"github.com/fastsniff/fastsniff/outputs/flowfiles"
+	"github.com/fastsniff/fastsniff/outputs/metrics"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"golang.org/x/sys/unix"
 )
@@ -111,8 +112,13 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 
 	// Outputs are opened in Ready: after -Z dropped privileges, as
 	// tcpdump opens its savefile.
+	ms, err := startMetrics(&o.metrics, stderr, o.quiet)
+	if err != nil {
+		return err
+	}
+	defer ms.close()
 	var (
-		outs    []func() (reassembly.Handler, func())
+		outs    []func(worker int) reassembly.Handler
 		closers []func() error
 		pcapF   *os.File
 		pcapOut = &deferredWriter{}
@@ -142,7 +148,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
 				return err
 			}
-			outs = append(outs, func() (reassembly.Handler, func()) { h := log.Handler(); return h, h.Flush })
+			outs = append(outs, func(int) reassembly.Handler { return log.Handler() })
 			closers = append(closers, log.Close)
 		}
 		if o.flowsDir != "" {
@@ -150,8 +156,17 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			if err != nil {
 				return err
 			}
-			outs = append(outs, func() (reassembly.Handler, func()) { h := w.Handler(); return h, h.Flush })
+			outs = append(outs, func(int) reassembly.Handler { return w.Handler() })
 			closers = append(closers, w.Close)
+		}
+		hl, err := openHTTP(&o.http, stdout)
+		if err != nil {
+			return err
+		}
+		if hl != nil {
+			outs = append(outs, hl.handler)
+			closers = append(closers, hl.Close)
+			ms.addHTTP(hl)
 		}
 		if lo.pcapOut != "" {
 			if lo.pcapOut == "-" {
@@ -183,13 +198,15 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		MaxStreamBytes: uint64(lo.maxStream),
 		Reassembly:     o.reasm,
 		Decode:         decode.Config{VerifyChecksums: o.checksums},
-		Handler: func(int) reassembly.Handler {
+		Handler: func(i int) reassembly.Handler {
 			h := &liveHandler{}
 			hs := make([]reassembly.Handler, 0, len(outs))
 			for _, f := range outs {
-				x, fl := f()
+				x := f(i)
 				hs = append(hs, x)
-				h.flush = append(h.flush, fl)
+				if fl, ok := x.(interface{ Flush() }); ok {
+					h.flush = append(h.flush, fl.Flush)
+				}
 			}
 			switch len(hs) {
 			case 0:
@@ -218,6 +235,12 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			}
 			return nil
 		},
+		Started: func(c *live.Capture) {
+			ms.set("engine", func(s *metrics.Snapshot) {
+				sum := c.Snapshot()
+				fillFromLive(s, &sum)
+			})
+		},
 		Status: status.update,
 		Warn: func(err error) {
 			status.clear()
@@ -229,6 +252,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	sum, runErr := live.Run(ctx, cfg)
 	status.clear()
+	ms.set("engine", func(s *metrics.Snapshot) { fillFromLive(s, &sum) })
 	closeErr := closeAll()
 	if runErr != nil {
 		return liveError(runErr)
@@ -238,6 +262,14 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		printLiveSummary(stderr, &sum, lo.pcapOut != "")
 	}
 	return closeErr
+}
+
+// fillFromLive reports a live Summary to --metrics.
+func fillFromLive(s *metrics.Snapshot, sum *live.Summary) {
+	fillFromSummary(s, &sum.Summary)
+	s.Kernel = &metrics.KernelStats{Packets: sum.Kernel.Packets, Drops: sum.Kernel.Drops, FreezeQueue: sum.Kernel.FreezeQueue}
+	bc := sum.BPF
+	s.Filter = &bc
 }
 
 // deferredWriter is the -w file, opened only in Ready (after -Z).

@@ -276,8 +276,10 @@ func joinFanout(fd int, id uint16, mode int) error {
 
 // OpenGroup opens n sockets on cfg.Interface, each with its ring, joined in
 // one new fanout group, then calls attach (if not nil) on every socket
-// (see the package documentation for the order). The rings are returned in
-// socket order; on error none is left open.
+// (see the package documentation for the order). attach must replace the
+// drop-all filter (SO_ATTACH_BPF, SO_ATTACH_FILTER, or DetachFilter to
+// capture everything); with a nil attach the caller does so itself. The
+// rings are returned in socket order; on error none is left open.
 func OpenGroup(cfg Config, n int, attach func(r *Ring) error) ([]*Ring, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("afpacket: %d sockets", n)
@@ -336,6 +338,15 @@ func OpenGroup(cfg Config, n int, attach func(r *Ring) error) ([]*Ring, error) {
 		}
 	}
 	return rings, nil
+}
+
+// DetachFilter removes the socket's filter (the drop-all filter OpenGroup
+// sets), so that it captures every packet.
+func (r *Ring) DetachFilter() error {
+	if err := unix.SetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_DETACH_FILTER, 0); err != nil {
+		return fmt.Errorf("afpacket: SO_DETACH_FILTER: %w", err)
+	}
+	return nil
 }
 
 // FD returns the socket's file descriptor.

@@ -193,4 +193,3 @@ func BenchmarkWorkerBlock(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.Len()), "ns/pkt")
 }
-

@@ -85,6 +85,10 @@ type Config struct {
 	// filtered, before the workers start: e.g. to drop privileges. An
 	// error aborts the Run.
 	Ready func(Info) error
+	// Started, if set, is called once the workers are about to start,
+	// with a handle whose Snapshot reads the counters at any time (e.g.
+	// for metrics), also after Run returned.
+	Started func(*Capture)
 	// Status, if set, is called every StatusInterval (default 1s) from a
 	// goroutine of its own.
 	Status         func(Status)
@@ -255,6 +259,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	for i := range ws {
 		ws[i] = newLWorker(i, rings[i], link, &cfg, prog, pw)
 	}
+	c := &Capture{ws: ws, rings: rings, prog: prog, pw: pw, link: link, start: start}
+	if cfg.Started != nil {
+		cfg.Started(c)
+	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -307,42 +315,74 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		pw.close()
 	}
 
+	c.mu.Lock()
+	sum := c.snapshotLocked()
+	c.final = &sum
+	c.mu.Unlock()
+	return sum, errors.Join(errs...)
+}
+
+// Capture is a running capture, handed to Config.Started.
+type Capture struct {
+	ws    []*lworker
+	rings []*afpacket.Ring
+	prog  *bpf.Program
+	pw    *pcapWriter
+	link  decode.LinkType
+	start time.Time
+
+	mu    sync.Mutex
+	final *Summary // set when Run returns
+}
+
+// Snapshot returns the counters so far, from any goroutine (the reassembly
+// and decoder counters are those of each worker's last block). Elapsed is
+// the time since the workers started. Once Run has returned it returns
+// Run's Summary.
+func (c *Capture) Snapshot() Summary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.final != nil {
+		return *c.final
+	}
+	return c.snapshotLocked()
+}
+
+func (c *Capture) snapshotLocked() Summary {
+	n := len(c.ws)
 	var sum Summary
-	sum.LinkType = link
+	sum.LinkType = c.link
 	sum.PerWorker = make([]uint64, n)
 	sum.PerWorkerKernel = make([]afpacket.Stats, n)
-	for i, w := range ws {
+	for i, w := range c.ws {
 		s := w.w.Snapshot()
 		sum.PerWorker[i] = s.Segments
 		sum.Segments += s.Segments
 		sum.Reassembly.Add(&s.Reassembly)
-		ds := w.dec.Stats()
-		sum.Decode.Add(&ds)
-		if w.decNoCsum != nil {
-			ds := w.decNoCsum.Stats()
-			sum.Decode.Add(&ds)
-		}
+		w.pubMu.Lock()
+		sum.Decode.Add(&w.pubDecode)
+		sum.RingCut += w.pubCut
+		sum.BypassErrors += w.pubBypassErrs
+		w.pubMu.Unlock()
 		sum.Packets += w.frames.Load()
 		sum.Bytes += w.bytes.Load()
-		sum.RingCut += w.cut
 		if w.bp != nil {
 			sum.BypassedConns += w.bp.conns.Load()
-			sum.BypassErrors += w.bp.errs
 		}
-		ks, _ := rings[i].Stats()
+		ks, _ := c.rings[i].Stats()
 		sum.PerWorkerKernel[i] = ks
 		sum.Kernel.Add(ks)
 	}
-	if c, err := prog.Counters(); err == nil {
-		sum.BPF = c
-		sum.Filtered = c.Filtered + c.NonTCP
+	if bc, err := c.prog.Counters(); err == nil {
+		sum.BPF = bc
+		sum.Filtered = bc.Filtered + bc.NonTCP
 	}
-	if pw != nil {
-		sum.PcapWritten = pw.written.Load()
-		sum.PcapDropped = pw.dropped.Load()
+	if c.pw != nil {
+		sum.PcapWritten = c.pw.written.Load()
+		sum.PcapDropped = c.pw.dropped.Load()
 	}
-	sum.Elapsed = time.Since(start)
-	return sum, errors.Join(errs...)
+	sum.Elapsed = time.Since(c.start)
+	return sum
 }
 
 func isPerm(err error) bool {

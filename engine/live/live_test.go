@@ -281,7 +281,11 @@ func TestBypass(t *testing.T) {
 	want := offlineRecs(t, file, reassembly.Config{})
 	v := newVethNS(t)
 	var rc recorder
-	sum := liveCapture(t, v, Config{Workers: 2, MaxStreamBytes: depth}, &rc, func() { v.replay(t, file, "--mbps=200") })
+	var capt *Capture
+	sum := liveCapture(t, v, Config{Workers: 2, MaxStreamBytes: depth, Started: func(c *Capture) { capt = c }}, &rc, func() { v.replay(t, file, "--mbps=200") })
+	if s := capt.Snapshot(); s.Packets != sum.Packets || s.BPF != sum.BPF || s.Reassembly.Opened != sum.Reassembly.Opened || s.Decode.TCP != sum.Decode.TCP {
+		t.Errorf("Capture.Snapshot after Run differs from the Summary:\n%+v\n%+v", s, sum)
+	}
 	got := rc.sorted()
 	checkClean(t, sum)
 	checkAffinity(t, got, 2)

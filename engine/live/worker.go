@@ -1,6 +1,7 @@
 package live
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,10 +29,15 @@ type lworker struct {
 	pcap      *pcapWriter
 	pcapBuf   *pcapChunk
 
-	// published once per block for the status goroutine
-	frames atomic.Uint64
-	bytes  atomic.Uint64
-	cut    uint64
+	cut uint64
+
+	// published once per block for the status goroutine and Snapshot
+	frames        atomic.Uint64
+	bytes         atomic.Uint64
+	pubMu         sync.Mutex
+	pubDecode     decode.Stats
+	pubCut        uint64
+	pubBypassErrs uint64
 }
 
 func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapWriter) *lworker {
@@ -80,6 +86,7 @@ func (lw *lworker) run(stop *atomic.Bool) error {
 		lw.ring.Release()
 	}
 	lw.w.Flush(reassembly.ReasonShutdown)
+	lw.publish()
 	lw.sendPcap()
 	if lw.flush != nil {
 		lw.flush.Flush()
@@ -132,9 +139,25 @@ func (lw *lworker) block(b *afpacket.Block) {
 	lw.w.Publish()
 	lw.frames.Add(frames)
 	lw.bytes.Add(bytes)
+	lw.publish()
 	if lw.pcap != nil {
 		lw.sendPcap()
 	}
+}
+
+// publish makes the decoder counters visible to Snapshot.
+func (lw *lworker) publish() {
+	lw.pubMu.Lock()
+	lw.pubDecode = lw.dec.Stats()
+	if lw.decNoCsum != nil {
+		ds := lw.decNoCsum.Stats()
+		lw.pubDecode.Add(&ds)
+	}
+	lw.pubCut = lw.cut
+	if lw.bp != nil {
+		lw.pubBypassErrs = lw.bp.errs
+	}
+	lw.pubMu.Unlock()
 }
 
 // pushOuterVLAN puts the tag the kernel stripped in front of the tags the
