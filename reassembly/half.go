@@ -10,11 +10,12 @@ type seg struct {
 // half is one direction of a connection: the bytes one endpoint sends, the
 // ACKs the other endpoint sends for them, and what is buffered in between.
 type half struct {
-	init    bool   // next/nextOff established (SYN, first data or first ACK)
-	next    Seq    // sequence number of the next byte to deliver
-	nextOff uint64 // its stream offset
-	isn     Seq    // the SYN's sequence number, when seen
-	synSeen bool
+	init     bool   // next/nextOff established (SYN, first data or first ACK)
+	next     Seq    // sequence number of the next byte to deliver
+	nextOff  uint64 // its stream offset
+	isn      Seq    // the SYN's sequence number, when known
+	synSeen  bool   // the SYN itself was captured
+	isnKnown bool   // isn is known: from the SYN, or from the SYN+ACK that ACKed it
 
 	ackValid bool
 	ack      Seq // highest ACK the peer sent for this direction
@@ -35,15 +36,41 @@ type half struct {
 
 // rebase makes seq (a SYN's) the origin of the stream: offset 0 is seq+1.
 func (h *half) rebase(seq Seq) {
-	h.synSeen, h.isn = true, seq
+	h.synSeen, h.isnKnown, h.isn = true, true, seq
 	h.init, h.next, h.nextOff = true, seq+1, 0
 	h.ackValid, h.maxValid, h.finSeen, h.done = false, false, false, false
+}
+
+// seqOff converts a sequence number to a (signed) stream offset. The
+// reference is the peer's ACK when it is ahead of the delivery point: a
+// hole waiting to be confirmed can hold the delivery point back by more
+// than sequence numbers can tell apart, while the ACK is where the
+// sender's bytes really are.
+func (h *half) seqOff(s Seq) int64 {
+	if h.ackValid {
+		if rel := h.ack.Diff(h.next); rel > 0 {
+			return int64(h.nextOff) + int64(rel) + int64(s.Diff(h.ack))
+		}
+	}
+	return int64(h.nextOff) + int64(s.Diff(h.next))
+}
+
+// frontier is the furthest offset known to be in use: the delivery point
+// or the peer's ACK, whichever is ahead.
+func (h *half) frontier() int64 {
+	f := int64(h.nextOff)
+	if h.ackValid {
+		if rel := h.ack.Diff(h.next); rel > 0 {
+			f += int64(rel)
+		}
+	}
+	return f
 }
 
 // offsetOf converts a sequence number to a stream offset; ok is false when
 // it lies before the stream's origin.
 func (h *half) offsetOf(s Seq) (uint64, bool) {
-	o := int64(h.nextOff) + int64(s.Diff(h.next))
+	o := h.seqOff(s)
 	if o < 0 {
 		return 0, false
 	}

@@ -7,7 +7,7 @@ import "bytes"
 // copy), otherwise copied once into a pooled buffer.
 func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
 	h := &c.half[d]
-	start := int64(h.nextOff) + int64(seq.Diff(h.next))
+	start := h.seqOff(seq)
 	end := start + int64(len(payload))
 	if end <= int64(h.nextOff) {
 		if start < 0 && int64(h.nextOff)-start > maxAhead {
@@ -20,7 +20,7 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
 		c.addHist(d, 'T')
 		return
 	}
-	if start-int64(h.nextOff) > maxAhead {
+	if start-h.frontier() > maxAhead {
 		t.stats.OutOfWindow++
 		return
 	}

@@ -129,7 +129,7 @@ func (t *Table) Feed(s *Segment) {
 		// A closed 4-tuple lingers to absorb its last packets; only a new
 		// SYN (a new ISN) starts a new connection on it.
 		old := &c.half[FromClient]
-		if !pureSYN || (old.synSeen && old.isn == s.Seq && fromHi == c.clientIsHi) {
+		if !pureSYN || (old.isnKnown && old.isn == s.Seq && fromHi == c.clientIsHi) {
 			t.stats.Ghosts++
 			return
 		}
@@ -139,7 +139,7 @@ func (t *Table) Feed(s *Segment) {
 	}
 	if c != nil && pureSYN && fromHi == c.clientIsHi {
 		cl := &c.half[FromClient]
-		if (cl.synSeen && cl.isn != s.Seq) || (!cl.synSeen && !cl.empty()) {
+		if (cl.isnKnown && cl.isn != s.Seq) || (!cl.isnKnown && !cl.empty()) {
 			// port reuse without a close we saw: the old connection ends
 			t.close(c, ReasonReused) // not lingering: dropped already
 			c = nil
@@ -288,15 +288,20 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 			if c.state == StateSynSent {
 				c.state = StateEstablished
 			}
+			if !p.isnKnown {
+				// the SYN+ACK tells the client's ISN even when its SYN
+				// was not captured: a late SYN is then recognised
+				p.isn, p.isnKnown = s.Ack-1, true
+			}
 		} else {
 			c.addHist(d, 'S')
 		}
-		if (!h.synSeen || h.isn != seq) && h.empty() {
+		if (!h.isnKnown || h.isn != seq) && h.empty() {
 			// the SYN sets the stream's origin; one that contradicts an
 			// origin guessed from stray packets (an injected FIN, a
 			// midstream ACK) replaces it while nothing was delivered
 			h.rebase(seq)
-		} else if h.synSeen && h.isn == seq {
+		} else if h.isnKnown && h.isn == seq {
 			c.addHist(d, 'T')
 		}
 		seq++

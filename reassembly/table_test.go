@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
@@ -447,5 +448,53 @@ func TestNewSYNOnLiveConnectionIsReuse(t *testing.T) {
 	}
 	if st := tb.Stats(); st.Active != 0 || st.Closed[ReasonReused] != 1 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// A connection picked up at its SYN+ACK whose client SYN is captured late
+// (capture reordering) stays one connection: the SYN+ACK's ACK tells the
+// client's ISN, so the SYN is a retransmission, not port reuse.
+func TestLateSYNAfterSYNACKPickup(t *testing.T) {
+	sc := defScript()
+	r, tb := sc.run(t, Config{}, []pkt{
+		{from: 's', flags: "S.", seq: 0, ack: 1},
+		{from: 'c', flags: "P.", seq: 1, ack: 1, data: "hello"},
+		{from: 'c', flags: "S", seq: 0},
+		{from: 's', flags: "P.", seq: 1, ack: 6, data: "world"},
+		{from: 'c', flags: ".", seq: 6, ack: 6},
+	})
+	if len(r.conns) != 1 {
+		t.Fatalf("%d connections, want 1", len(r.conns))
+	}
+	c := r.conns[0]
+	if string(c.streams[0]) != "hello" || string(c.streams[1]) != "world" || c.reason != ReasonFlush {
+		t.Errorf("streams %q %q reason %v", c.streams[0], c.streams[1], c.reason)
+	}
+	if tb.Stats().Closed[ReasonReused] != 0 {
+		t.Errorf("closed as reused")
+	}
+}
+
+// After a hole of more than 1 GiB that only a later ACK will confirm, a
+// segment the peer's ACK vouches for is in window (it is measured from the
+// ACK, not from the delivery point held back by the hole).
+func TestSegmentFarPastUnconfirmedHole(t *testing.T) {
+	sc := defScript()
+	const jump = 1536 << 20 // 1.5 GiB
+	r, tb := sc.run(t, Config{}, cat(handshake(), []pkt{
+		{from: 's', flags: "P.", seq: 1, ack: 1, data: "abcd"},
+		{from: 'c', flags: ".", seq: 1, ack: 5},
+		{from: 'c', flags: ".", seq: 1, ack: 5 + jump},
+		{from: 's', flags: "P.", seq: 5 + jump, ack: 1, data: "efgh"},
+		{from: 's', flags: "F.", seq: 9 + jump, ack: 1},
+		{from: 'c', flags: "F.", seq: 1, ack: 10 + jump},
+		{from: 's', flags: ".", seq: 10 + jump, ack: 2},
+	}))
+	c := r.conns[0]
+	if string(c.streams[1]) != "abcdefgh" || gapsString(c.gaps[1]) != fmt.Sprintf("4+%d;", jump) {
+		t.Errorf("server stream %q gaps %s", c.streams[1], gapsString(c.gaps[1]))
+	}
+	if st := tb.Stats(); st.OutOfWindow != 0 || st.MissedBytes != jump || c.reason != ReasonFIN {
+		t.Errorf("out-of-window %d missed %d reason %v", st.OutOfWindow, st.MissedBytes, c.reason)
 	}
 }

@@ -115,11 +115,8 @@ func TestCorpusZeek(t *testing.T) {
 		if c.dir[0].end != 0 || c.dir[1].end != 5416666670 {
 			t.Errorf("stream ends %d/%d, Zeek 0/5416666670", c.dir[0].end, c.dir[1].end)
 		}
-		// BUG(lead): Zeek misses 5416642848 bytes and delivers 23822; we
-		// drop 5152 captured bytes as out-of-window (see the goldenDirs
-		// entry of this capture), so we miss 5416648000.
-		if got := missed(c); got != 5416648000 {
-			t.Errorf("missed %d bytes; currently 5416648000 (Zeek 5416642848)", got)
+		if got := missed(c); got != 5416642848 {
+			t.Errorf("missed %d bytes; Zeek 5416642848", got)
 		}
 	})
 	t.Run("miss-end-data", func(t *testing.T) {
