@@ -254,12 +254,12 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	status.clear()
 	ms.set("engine", func(s *metrics.Snapshot) { fillFromLive(s, &sum) })
 	closeErr := closeAll()
-	if runErr != nil {
-		return liveError(runErr)
-	}
-	if !quiet {
+	if !quiet && sum.Elapsed > 0 { // the capture ran (also when it then failed)
 		printSummary(stderr, &sum.Summary)
 		printLiveSummary(stderr, &sum, lo.pcapOut != "")
+	}
+	if runErr != nil {
+		return liveError(runErr)
 	}
 	return closeErr
 }

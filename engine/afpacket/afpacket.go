@@ -110,6 +110,7 @@ type Ring struct {
 	numBlocks int
 	cur       int
 	ifindex   int
+	iface     string
 	hatype    uint16
 	pfd       [1]unix.PollFd
 
@@ -215,7 +216,7 @@ func open(cfg *Config, ifindex int) (r *Ring, err error) {
 	if err != nil {
 		return nil, permErr("AF_PACKET socket", "CAP_NET_RAW", err)
 	}
-	r = &Ring{fd: fd, blockSize: cfg.BlockSize, numBlocks: cfg.NumBlocks, ifindex: ifindex}
+	r = &Ring{fd: fd, blockSize: cfg.BlockSize, numBlocks: cfg.NumBlocks, ifindex: ifindex, iface: cfg.Interface}
 	defer func() {
 		if err != nil {
 			r.Close()
@@ -416,7 +417,10 @@ func (r *Ring) Next(timeout time.Duration) (b Block, ok bool, err error) {
 			// an error queued on the socket (e.g. the interface went
 			// away): read it so it is reported once
 			if v, gerr := unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_ERROR); gerr == nil && v != 0 {
-				return Block{}, false, fmt.Errorf("afpacket: socket error: %w", unix.Errno(v))
+				if unix.Errno(v) == unix.ENETDOWN {
+					return Block{}, false, fmt.Errorf("afpacket: interface %s went down or away: %w", r.iface, unix.Errno(v))
+				}
+				return Block{}, false, fmt.Errorf("afpacket: socket on %s: %w", r.iface, unix.Errno(v))
 			}
 		}
 		if r.pfd[0].Revents&unix.POLLNVAL != 0 {

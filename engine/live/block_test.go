@@ -193,3 +193,31 @@ func BenchmarkWorkerBlock(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.Len()), "ns/pkt")
 }
+
+// TestChecksumNotReady: with VerifyChecksums, a frame with a bad TCP
+// checksum is dropped as malformed, unless the kernel marks it
+// TP_STATUS_CSUMNOTREADY (sent by this host, the NIC fills it in).
+func TestChecksumNotReady(t *testing.T) {
+	c := generate(t, flowgen.Config{Seed: 2, Conns: 1})
+	p := c.Packet(0)
+	frame := p.AppendFrame(nil)
+	frame[len(frame)-1-len(p.Payload)-4] ^= 0xff // a byte of the TCP header options/urgent area: breaks the checksum
+	for _, notReady := range []bool{false, true} {
+		var rc recorder
+		lw := newLWorker(0, nil, decode.LinkEthernet, &Config{Handler: rc.handler, Decode: decode.Config{VerifyChecksums: true}}, nil, nil)
+		bb := afpacket.NewBlockBuilder(1 << 16)
+		f := afpacket.Frame{Data: frame, TS: p.TS}
+		if notReady {
+			f.Status = unix.TP_STATUS_CSUMNOTREADY
+		}
+		bb.Add(f)
+		b := afpacket.ParseBlock(bb.Bytes())
+		lw.block(&b)
+		lw.w.Flush(reassembly.ReasonShutdown)
+		lw.publish()
+		st := lw.pubDecode
+		if notReady && (st.TCP != 1 || st.Malformed != 0) || !notReady && (st.TCP != 0 || st.Reasons[decode.ReasonTCPChecksum] != 1) {
+			t.Errorf("not ready %v: %+v", notReady, st)
+		}
+	}
+}

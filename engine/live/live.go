@@ -319,7 +319,21 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	sum := c.snapshotLocked()
 	c.final = &sum
 	c.mu.Unlock()
-	return sum, errors.Join(errs...)
+	return sum, firstErrors(errs)
+}
+
+// firstErrors joins the distinct worker errors (every worker usually
+// reports the same one).
+func firstErrors(errs []error) error {
+	var out []error
+	seen := map[string]bool{}
+	for _, err := range errs {
+		if err != nil && !seen[err.Error()] {
+			seen[err.Error()] = true
+			out = append(out, err)
+		}
+	}
+	return errors.Join(out...)
 }
 
 // Capture is a running capture, handed to Config.Started.

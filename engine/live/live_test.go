@@ -276,13 +276,19 @@ func TestLiveMatchesOffline(t *testing.T) {
 }
 
 func TestBypass(t *testing.T) {
-	const depth = 64 << 10
 	file := genCapture(t, flowgen.Config{Seed: 3, Conns: 60, LargeShare: 0.3, LargeMaxBytes: 2 << 20, VLANShare: 0.3, IPv6Share: 0.3})
-	want := offlineRecs(t, file, reassembly.Config{})
+	for _, ignoreVLAN := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ignoreVLAN=%v", ignoreVLAN), func(t *testing.T) { testBypass(t, file, reassembly.Config{IgnoreVLAN: ignoreVLAN}) })
+	}
+}
+
+func testBypass(t *testing.T, file string, rcfg reassembly.Config) {
+	const depth = 64 << 10
+	want := offlineRecs(t, file, rcfg)
 	v := newVethNS(t)
 	var rc recorder
 	var capt *Capture
-	sum := liveCapture(t, v, Config{Workers: 2, MaxStreamBytes: depth, Started: func(c *Capture) { capt = c }}, &rc, func() { v.replay(t, file, "--mbps=200") })
+	sum := liveCapture(t, v, Config{Workers: 2, MaxStreamBytes: depth, Reassembly: rcfg, Started: func(c *Capture) { capt = c }}, &rc, func() { v.replay(t, file, "--mbps=200") })
 	if s := capt.Snapshot(); s.Packets != sum.Packets || s.BPF != sum.BPF || s.Reassembly.Opened != sum.Reassembly.Opened || s.Decode.TCP != sum.Decode.TCP {
 		t.Errorf("Capture.Snapshot after Run differs from the Summary:\n%+v\n%+v", s, sum)
 	}
@@ -392,5 +398,56 @@ func TestShutdownUnderTraffic(t *testing.T) {
 	}
 	if n := len(rc.sorted()); uint64(n) != r.sum.Reassembly.Opened {
 		t.Errorf("%d connections closed, %d opened", n, r.sum.Reassembly.Opened)
+	}
+}
+
+// TestSnaplen: a short snap length cuts payloads in the kernel; the cut
+// bytes are gaps, the stream lengths stay right.
+func TestSnaplen(t *testing.T) {
+	file := genCapture(t, flowgen.Config{Seed: 12, Conns: 40, VLANShare: 0.3})
+	want := offlineRecs(t, file, reassembly.Config{})
+	v := newVethNS(t)
+	var rc recorder
+	sum := liveCapture(t, v, Config{Workers: 2, Snaplen: 100}, &rc, func() { v.replay(t, file, "--mbps=200") })
+	got := rc.sorted()
+	if len(got) != len(want) {
+		t.Fatalf("%d connections, want %d", len(got), len(want))
+	}
+	if sum.Decode.SnapCutPackets == 0 || sum.Reassembly.MissedBytes == 0 {
+		t.Fatalf("nothing cut: %+v", sum.Decode)
+	}
+	for i := range got {
+		for d := range 2 {
+			if got[i].Delivered[d]+got[i].Missed[d] != want[i].Delivered[d]+want[i].Missed[d] {
+				t.Errorf("%s: %d+%d, want %d+%d", got[i].key(), got[i].Delivered[d], got[i].Missed[d], want[i].Delivered[d], want[i].Missed[d])
+			}
+		}
+	}
+}
+
+// TestInterfaceGone: the interface disappears under the capture: Run
+// stops promptly with an error (and its Summary).
+func TestInterfaceGone(t *testing.T) {
+	v := newVethNS(t)
+	var rc recorder
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(context.Background(), Config{Interface: v.Rx, NetNS: v.Path, Workers: 2, Handler: rc.handler,
+			Ready: func(Info) error { close(ready); return nil }})
+		done <- err
+	}()
+	<-ready
+	if err := run("ip", "-n", v.Name, "link", "del", v.Tx); err != nil { // takes its peer Rx with it
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("no error")
+		}
+		t.Log(err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Run still running 2s after the interface was deleted")
 	}
 }
