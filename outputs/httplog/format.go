@@ -16,8 +16,8 @@ import (
 //	op (1) | id (8) | arg (8) | n (4) | n bytes
 //
 // opLine: id and arg are the request's and the response's body ids (0:
-// none), the bytes a line without its closing "}\n" (the writer adds the
-// body fields). opOpen: arg is the content coding, the bytes the file
+// none), the bytes a line record (see appendRecord; the writer formats it
+// and adds the body fields). opOpen: arg is the content coding, the bytes the file
 // name. opData: arg is the offset in the body. opEnd: arg is the length
 // the file must reach, the bytes 8 bytes of endXxx flags.
 const hdrLen = 1 + 8 + 8 + 4
@@ -52,17 +52,9 @@ func setLen(rec []byte, n int) { binary.LittleEndian.PutUint32(rec[17:], uint32(
 // not keep it.
 func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
-// appendLine appends a transaction's line without its closing "}\n".
-// req or res may be nil (not both).
-func appendLine(b []byte, c *reassembly.Conn, req *http1.Request, res *http1.Response) []byte {
-	var first *http1.Message
-	if req != nil {
-		first = &req.Message
-	} else {
-		first = &res.Message
-	}
-	b = append(b, `{"ts":`...)
-	b = connlog.AppendTime(b, first.Start)
+// appendConnPrefix appends what every line of a connection has after its
+// ts: the uid, the endpoints and the trans_depth key.
+func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
 	b = append(b, `,"uid":"`...)
 	b = connlog.AppendUID(b, c.ID())
 	cl, sv := c.Client(), c.Server()
@@ -74,69 +66,218 @@ func appendLine(b []byte, c *reassembly.Conn, req *http1.Request, res *http1.Res
 	b = appendAddr(b, sv.Addr())
 	b = append(b, `,"id.resp_p":`...)
 	b = appendUint(b, uint64(sv.Port()))
-	b = append(b, `,"trans_depth":`...)
-	b = appendUint(b, uint64(max(first.Depth, 0)))
+	return append(b, `,"trans_depth":`...)
+}
+
+// A line travels to the writer goroutine as a compact record that the
+// writer formats, so that the worker only copies a few fields (the JSON
+// escaping and number formatting run off the packet path):
+//
+//	ts, response ts (8 each) | depth, request body len, response body len,
+//	gap bytes (8 each) | status, interim (2 each) | flags (2) | has (1) |
+//	nstr strings, each a 4-byte length (absentLen: absent) and its bytes
+//
+// The strings are, in order: the connection prefix (appendConnPrefix),
+// method, host, uri, referrer, proto, user agent, request content type,
+// reason, response content type.
+const (
+	recFixed  = 8*6 + 2*2 + 2 + 1
+	absentLen = 1<<32 - 1
+)
+
+const (
+	sPrefix = iota
+	sMethod
+	sHost
+	sURI
+	sReferrer
+	sProto
+	sUA
+	sReqCT
+	sReason
+	sResCT
+	nstr
+)
+
+const (
+	hasReq = 1 << iota
+	hasRes
+)
+
+// lineRec is a decoded line record; its strings point into the record
+// (nil: absent).
+type lineRec struct {
+	ts, rts                         int64
+	depth, reqLen, resLen, gapBytes uint64
+	status, interim                 uint16
+	flags                           http1.Flags
+	has                             uint8
+	str                             [nstr][]byte
+}
+
+func appendStr(b, v []byte) []byte {
+	if v == nil {
+		return binary.LittleEndian.AppendUint32(b, absentLen)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
+func appendStrS(b []byte, v string) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(v)))
+	return append(b, v...)
+}
+
+// appendRecord appends the record of a transaction (worker side); prefix
+// is appendConnPrefix of its connection. req or res may be nil (not both).
+func appendRecord(b, prefix []byte, req *http1.Request, res *http1.Response) []byte {
+	var first *http1.Message
+	var has uint8
 	var flags http1.Flags
-	var gapBytes uint64
+	var reqLen, resLen, gapBytes uint64
+	var rts int64
+	var status, interim uint16
 	if req != nil {
-		b = append(b, `,"method":`...)
-		b = connlog.AppendString(b, req.Method)
-		b = appendHeader(b, `,"host":`, req.Host())
-		b = append(b, `,"uri":`...)
-		b = connlog.AppendString(b, req.URI)
-		b = appendHeader(b, `,"referrer":`, req.Referer())
-	}
-	b = append(b, `,"version":`...)
-	b = connlog.AppendString(b, strings.TrimPrefix(first.Proto, "HTTP/"))
-	if req != nil {
-		b = appendHeader(b, `,"user_agent":`, req.UserAgent())
-		b = appendHeader(b, `,"request_content_type":`, req.ContentType())
+		first = &req.Message
+		has |= hasReq
 		flags |= req.Flags
-		gapBytes += req.GapLen
-	}
-	b = append(b, `,"request_body_len":`...)
-	if req != nil {
-		b = appendUint(b, req.BodyLen)
+		reqLen, gapBytes = req.BodyLen, req.GapLen
 	} else {
-		b = append(b, '0')
-	}
-	b = append(b, `,"response_body_len":`...)
-	if res != nil {
-		b = appendUint(b, res.BodyLen)
-	} else {
-		b = append(b, '0')
-	}
-	if res != nil {
-		b = append(b, `,"status_code":`...)
-		b = appendUint(b, uint64(max(res.StatusCode, 0)))
-		if res.Reason != "" {
-			b = append(b, `,"status_msg":`...)
-			b = connlog.AppendString(b, res.Reason)
-		}
-		if res.Interim > 0 {
-			b = append(b, `,"info_code":`...)
-			b = appendUint(b, uint64(res.Interim))
-		}
-		b = appendHeader(b, `,"content_type":`, res.ContentType())
-		b = append(b, `,"response_ts":`...)
-		b = connlog.AppendTime(b, res.Start)
-		flags |= res.Flags
-		gapBytes += res.GapLen
-	}
-	if req == nil {
+		first = &res.Message
 		flags |= http1.FlagNoRequest
 	}
-	if res == nil {
+	if res != nil {
+		has |= hasRes
+		flags |= res.Flags
+		resLen, rts = res.BodyLen, res.Start
+		gapBytes += res.GapLen
+		status, interim = uint16(min(max(res.StatusCode, 0), 0xffff)), uint16(min(max(res.Interim, 0), 0xffff))
+	} else {
 		flags |= http1.FlagNoResponse
 	}
+	b = binary.LittleEndian.AppendUint64(b, uint64(first.Start))
+	b = binary.LittleEndian.AppendUint64(b, uint64(rts))
+	b = binary.LittleEndian.AppendUint64(b, uint64(max(first.Depth, 0)))
+	b = binary.LittleEndian.AppendUint64(b, reqLen)
+	b = binary.LittleEndian.AppendUint64(b, resLen)
+	b = binary.LittleEndian.AppendUint64(b, gapBytes)
+	b = binary.LittleEndian.AppendUint16(b, status)
+	b = binary.LittleEndian.AppendUint16(b, interim)
+	b = binary.LittleEndian.AppendUint16(b, uint16(flags))
+	b = append(b, has)
+	b = appendStr(b, prefix)
+	if req != nil {
+		b = appendStrS(b, req.Method)
+		b = appendStr(b, req.Host())
+		b = appendStrS(b, req.URI)
+		b = appendStr(b, req.Referer())
+	} else {
+		for range 4 {
+			b = appendStr(b, nil)
+		}
+	}
+	b = appendStrS(b, first.Proto)
+	if req != nil {
+		b = appendStr(b, req.UserAgent())
+		b = appendStr(b, req.ContentType())
+	} else {
+		b = appendStr(b, nil)
+		b = appendStr(b, nil)
+	}
+	if res != nil {
+		b = appendStrS(b, res.Reason)
+		b = appendStr(b, res.ContentType())
+	} else {
+		b = appendStr(b, nil)
+		b = appendStr(b, nil)
+	}
+	return b
+}
+
+// decodeRecord parses a record (writer side); false if it is malformed.
+func decodeRecord(p []byte, r *lineRec) bool {
+	if len(p) < recFixed {
+		return false
+	}
+	le := binary.LittleEndian
+	r.ts = int64(le.Uint64(p))
+	r.rts = int64(le.Uint64(p[8:]))
+	r.depth = le.Uint64(p[16:])
+	r.reqLen = le.Uint64(p[24:])
+	r.resLen = le.Uint64(p[32:])
+	r.gapBytes = le.Uint64(p[40:])
+	r.status = le.Uint16(p[48:])
+	r.interim = le.Uint16(p[50:])
+	r.flags = http1.Flags(le.Uint16(p[52:]))
+	r.has = p[54]
+	p = p[recFixed:]
+	for i := range r.str {
+		if len(p) < 4 {
+			return false
+		}
+		n := le.Uint32(p)
+		p = p[4:]
+		if n == absentLen {
+			r.str[i] = nil
+			continue
+		}
+		if uint64(len(p)) < uint64(n) {
+			return false
+		}
+		r.str[i] = p[:n:n]
+		p = p[n:]
+	}
+	return len(p) == 0
+}
+
+// appendLine appends the JSON line of a record, without its closing
+// "}\n" (writer side).
+func appendLine(b []byte, r *lineRec) []byte {
+	b = append(b, `{"ts":`...)
+	b = connlog.AppendTime(b, r.ts)
+	b = append(b, r.str[sPrefix]...)
+	b = appendUint(b, r.depth)
+	if r.has&hasReq != 0 {
+		b = append(b, `,"method":`...)
+		b = connlog.AppendString(b, str(r.str[sMethod]))
+		b = appendHeader(b, `,"host":`, r.str[sHost])
+		b = append(b, `,"uri":`...)
+		b = connlog.AppendString(b, str(r.str[sURI]))
+		b = appendHeader(b, `,"referrer":`, r.str[sReferrer])
+	}
+	b = append(b, `,"version":`...)
+	b = connlog.AppendString(b, strings.TrimPrefix(str(r.str[sProto]), "HTTP/"))
+	if r.has&hasReq != 0 {
+		b = appendHeader(b, `,"user_agent":`, r.str[sUA])
+		b = appendHeader(b, `,"request_content_type":`, r.str[sReqCT])
+	}
+	b = append(b, `,"request_body_len":`...)
+	b = appendUint(b, r.reqLen)
+	b = append(b, `,"response_body_len":`...)
+	b = appendUint(b, r.resLen)
+	if r.has&hasRes != 0 {
+		b = append(b, `,"status_code":`...)
+		b = appendUint(b, uint64(r.status))
+		if len(r.str[sReason]) > 0 {
+			b = append(b, `,"status_msg":`...)
+			b = connlog.AppendString(b, str(r.str[sReason]))
+		}
+		if r.interim > 0 {
+			b = append(b, `,"info_code":`...)
+			b = appendUint(b, uint64(r.interim))
+		}
+		b = appendHeader(b, `,"content_type":`, r.str[sResCT])
+		b = append(b, `,"response_ts":`...)
+		b = connlog.AppendTime(b, r.rts)
+	}
 	for _, f := range flagFields {
-		if flags&f.f != 0 {
+		if r.flags&f.f != 0 {
 			b = append(b, f.name...)
 		}
 	}
-	if gapBytes > 0 {
+	if r.gapBytes > 0 {
 		b = append(b, `,"gap_bytes":`...)
-		b = appendUint(b, gapBytes)
+		b = appendUint(b, r.gapBytes)
 	}
 	return b
 }

@@ -28,9 +28,10 @@ type Handler struct {
 	free   []*conn
 	logged uint64
 	files  uint64
-	dirty  bool // a transaction was logged since the last publish
+	events uint32 // transactions and closes: every 32nd publishes
+	dirty  bool   // publish after the current call
 
-	mu  sync.Mutex // guards pub: taken once per logged transaction
+	mu  sync.Mutex // guards pub: taken once per 32 events (and Flush)
 	pub published
 }
 
@@ -46,6 +47,7 @@ var _ reassembly.Handler = (*Handler)(nil)
 // conn is the per-connection state.
 type conn struct {
 	s      *http1.ConnState
+	prefix []byte // appendConnPrefix, made at the first line
 	bodies []body // bodies being written, or ended and waiting for their line
 }
 
@@ -153,10 +155,17 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 		cs.bodies[i] = body{}
 	}
 	cs.bodies = cs.bodies[:0]
+	cs.prefix = cs.prefix[:0]
 	h.free = append(h.free, cs)
 	c.Ctx = nil
-	h.publish()
+	if h.events++; h.events%publishEvery == 0 {
+		h.publish()
+	}
 }
+
+// publishEvery: the counters are published every publishEvery
+// transactions or connection closes (and by Flush).
+const publishEvery = 32
 
 // Flush hands the lines buffered so far to the writer and publishes the
 // counters. Call it from the Handler's worker, e.g. when it goes idle.
@@ -186,8 +195,8 @@ func (h *Handler) tick() {
 		h.put()
 		return
 	}
-	if h.every < 0 || len(h.buf) == 0 {
-		return
+	if h.every < 0 || len(h.buf) == 0 || h.logged%8 != 0 && !h.since.IsZero() {
+		return // the clock is read every 8 lines
 	}
 	now := time.Now()
 	if h.since.IsZero() {
@@ -220,8 +229,11 @@ func (h *Handler) request(req *http1.Request, c *reassembly.Conn) {
 
 func (h *Handler) response(res *http1.Response, req *http1.Request, c *reassembly.Conn) {
 	var reqID, resID uint64
+	cs := h.ctx(c)
+	if len(cs.prefix) == 0 {
+		cs.prefix = appendConnPrefix(cs.prefix, c)
+	}
 	if h.bodies {
-		cs := h.ctx(c)
 		if req != nil {
 			if b := cs.find(&req.Message); b != nil {
 				if !b.ended {
@@ -244,10 +256,12 @@ func (h *Handler) response(res *http1.Response, req *http1.Request, c *reassembl
 	h.reserve(hdrLen + 1024)
 	n := len(h.buf)
 	h.buf = appendHdr(h.buf, opLine, reqID, resID, 0)
-	h.buf = appendLine(h.buf, c, req, res)
+	h.buf = appendRecord(h.buf, cs.prefix, req, res)
 	setLen(h.buf[n:], len(h.buf)-n-hdrLen)
 	h.logged++
-	h.dirty = true
+	if h.events++; h.events%publishEvery == 0 {
+		h.dirty = true
+	}
 	h.tick()
 }
 

@@ -91,9 +91,10 @@ type Options struct {
 	FlushInterval time.Duration
 }
 
-// Stats are a Log's counters. The parser counters and Logged are as
-// published by each worker at its latest transaction (or Flush); the
-// others are the writer's, current.
+// Stats are a Log's counters. The parser counters, Logged and BodyFiles
+// are as each worker last published them: every 32 transactions or
+// connection closes, at Handler.Flush and at Close (so they are exact
+// after Close); the others are the writer's, current.
 type Stats struct {
 	// HTTP sums the workers' parser counters.
 	HTTP http1.Stats

@@ -25,7 +25,8 @@ type writer struct {
 	decompress bool
 	maxOpen    int
 
-	lines   []byte // output of one consume call: written at once
+	lines   []byte  // output of one consume call: written at once
+	rec     lineRec // the record being formatted
 	files   map[uint64]*bfile
 	results map[uint64]*result
 	open    int
@@ -97,7 +98,10 @@ func (w *writer) consume(b []byte) error {
 		b = b[hdrLen+n:]
 		switch op {
 		case opLine:
-			w.lines = append(w.lines, p...)
+			if !decodeRecord(p, &w.rec) {
+				return errFraming
+			}
+			w.lines = appendLine(w.lines, &w.rec)
 			w.lines = w.appendBody(w.lines, `,"request_body`, id)
 			w.lines = w.appendBody(w.lines, `,"response_body`, arg)
 			w.lines = append(w.lines, '}', '\n')
