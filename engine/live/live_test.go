@@ -15,9 +15,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fastsniff/fastsniff/engine/afpacket"
+	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/offline"
 	"github.com/fastsniff/fastsniff/flowgen"
 	"github.com/fastsniff/fastsniff/reassembly"
+	"golang.org/x/sys/unix"
 )
 
 // rec is what the tests compare of a connection.
@@ -450,4 +453,63 @@ func TestInterfaceGone(t *testing.T) {
 	case <-time.After(2 * time.Second):
 		t.Fatal("Run still running 2s after the interface was deleted")
 	}
+}
+
+// TestRawIPTun captures on a tun device (ARPHRD_NONE: frames are bare IP
+// packets, LinkRaw) into which the test writes the IP packets of a
+// generated capture; the streams match -r of the Ethernet capture.
+func TestRawIPTun(t *testing.T) {
+	v := newVethNS(t)
+	if err := run("ip", "-n", v.Name, "tuntap", "add", "mode", "tun", "name", "fltun"); err != nil {
+		t.Skipf("no tun device: %v", err)
+	}
+	if err := run("ip", "-n", v.Name, "link", "set", "fltun", "up"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := flowgen.Config{Seed: 13, Conns: 100, IPv6Share: 0.3, Reorder: 0.01}
+	file := genCapture(t, cfg)
+	want := offlineRecs(t, file, reassembly.Config{})
+	c := generate(t, cfg)
+
+	var tun *os.File
+	err := afpacket.InNetNS(v.Path, func() error {
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		ifr, err := unix.NewIfreq("fltun")
+		if err != nil {
+			return err
+		}
+		ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+		if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+			unix.Close(fd)
+			return err
+		}
+		tun = os.NewFile(uintptr(fd), "tun")
+		return nil
+	})
+	if err != nil {
+		t.Skipf("cannot open the tun device: %v", err)
+	}
+	defer tun.Close()
+
+	var rc recorder
+	tv := &vethNS{Name: v.Name, Path: v.Path, Rx: "fltun"}
+	sum := liveCapture(t, tv, Config{Workers: 2}, &rc, func() {
+		var frame []byte
+		for _, p := range c.All() {
+			frame = p.AppendFrame(frame[:0])
+			if _, err := tun.Write(frame[14:]); err != nil { // no VLANs in this capture
+				t.Fatal(err)
+			}
+		}
+	})
+	if sum.LinkType != decode.LinkRaw {
+		t.Errorf("link type %v", sum.LinkType)
+	}
+	checkClean(t, sum)
+	got := rc.sorted()
+	diffRecs(t, want, got)
+	checkAffinity(t, got, 2)
 }
