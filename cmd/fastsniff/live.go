@@ -66,7 +66,7 @@ func (b *byteSize) Set(s string) error {
 
 func addLiveFlags(fs *flag.FlagSet, o *liveOptions) {
 	fs.StringVar(&o.iface, "i", "", "capture live on interface `IFACE` (AF_PACKET TPACKET_V3 rings, one per worker, in one fanout group)")
-	fs.IntVar(&o.ringMiB, "ring-size", 64, "live: ring size per worker in `MiB`")
+	fs.IntVar(&o.ringMiB, "ring-size", 0, "live: ring size per worker in `MiB` (default 256 MiB shared by the workers, 16 to 64 MiB each)")
 	fs.IntVar(&o.blockKiB, "block-size", 1024, "live: ring block size in `KiB` (larger than the largest frame: GRO/TSO frames reach 64 KiB)")
 	fs.DurationVar(&o.blockTimeout, "block-timeout", 10*time.Millisecond, "live: hand over a ring block that is not full after this long")
 	fs.BoolVar(&o.noPromisc, "no-promisc", false, "live: do not put the interface into promiscuous mode")
@@ -93,6 +93,9 @@ func (h *liveHandler) Flush() {
 // runLive is `fastsniff -i`.
 func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	lo := &o.live
+	if lo.ringMiB == 0 {
+		lo.ringMiB = min(max(256/o.workers, 16), 64)
+	}
 	if lo.ringMiB < 1 {
 		return fmt.Errorf("--ring-size %d: want at least 1 MiB", lo.ringMiB)
 	}

@@ -273,7 +273,7 @@ func TestLiveCLIErrors(t *testing.T) {
 		{"unknown interface", []string{"-i", "nosuch0"}, "no such interface"},
 		{"interface down", []string{"-i", "fldown"}, "is down"},
 		{"bad filter", []string{"-i", v.rx, "tcp", "port", "nonsense"}, "filter"},
-		{"bad ring", []string{"-i", v.rx, "--ring-size", "0"}, "--ring-size"},
+		{"bad ring", []string{"-i", v.rx, "--ring-size", "-1"}, "--ring-size"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stderr bytes.Buffer
