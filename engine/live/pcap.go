@@ -1,6 +1,7 @@
 package live
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -33,6 +34,7 @@ type pcapChunk struct {
 // wait: without a free chunk the frame is dropped (counted). The writer
 // goroutine writes the chunks and hands them back.
 type pcapWriter struct {
+	bw      *bufio.Writer
 	w       *pcapgo.Writer
 	q       chan *pcapChunk
 	free    chan *pcapChunk
@@ -44,14 +46,19 @@ type pcapWriter struct {
 }
 
 func newPcapWriter(out io.Writer, snaplen uint32, link decode.LinkType, chunks int, warn func(error)) (*pcapWriter, error) {
+	bw := bufio.NewWriterSize(out, 1<<20)
 	p := &pcapWriter{
-		w:    pcapgo.NewWriterNanos(out),
+		bw:   bw,
+		w:    pcapgo.NewWriterNanos(bw),
 		q:    make(chan *pcapChunk, chunks),
 		free: make(chan *pcapChunk, chunks),
 		done: make(chan struct{}),
 		warn: warn,
 	}
 	if err := p.w.WriteFileHeader(snaplen, layers.LinkType(link)); err != nil {
+		return nil, fmt.Errorf("pcap: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
 		return nil, fmt.Errorf("pcap: %w", err)
 	}
 	for i := 0; i < chunks; i++ {
@@ -87,6 +94,22 @@ func (p *pcapWriter) loop() {
 		}
 		c.buf, c.n = c.buf[:0], 0
 		p.free <- c
+		if len(p.q) == 0 {
+			p.flush() // caught up: let readers of the file see it
+		}
+	}
+	p.flush()
+}
+
+func (p *pcapWriter) flush() {
+	if p.err != nil {
+		return
+	}
+	if err := p.bw.Flush(); err != nil {
+		p.err = err
+		if p.warn != nil {
+			p.warn(fmt.Errorf("pcap: %w (no more frames are written)", err))
+		}
 	}
 }
 
