@@ -4,7 +4,7 @@ BIN      ?= bin/fastsniff
 PCAP     ?= testdata/pcaps/sniffer-06-gmail.pcap
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test unit lint bench fuzz clean
+.PHONY: all build run test unit lint bench fuzz clean demo-live
 
 all: build
 
@@ -40,6 +40,11 @@ fuzz:
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; \
 	done
+
+# Live capture demo (root): a namespace and veth pair, a bundled capture
+# replayed with tcpreplay, `fastsniff -i` on it, the connection log.
+demo-live: build
+	scripts/demo-live
 
 clean:
 	rm -rf bin
