@@ -310,9 +310,11 @@ func Names() []string {
 // Server serves a Collector (and the Go runtime and process collectors)
 // on /metrics.
 type Server struct {
-	ln  net.Listener
-	srv *http.Server
-	err chan error
+	ln   net.Listener
+	srv  *http.Server
+	err  chan error
+	once sync.Once
+	cerr error
 }
 
 // Listen binds exactly addr (host:port; port 0 picks a free port) and
@@ -341,11 +343,14 @@ func Listen(addr string, c *Collector) (*Server, error) {
 // Addr returns the address the Server listens on.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Close stops the Server (scrapes in progress are cut).
+// Close stops the Server (scrapes in progress are cut). Later calls
+// return the same error.
 func (s *Server) Close() error {
-	err := s.srv.Close()
-	if e := <-s.err; err == nil && !errors.Is(e, http.ErrServerClosed) {
-		err = e
-	}
-	return err
+	s.once.Do(func() {
+		s.cerr = s.srv.Close()
+		if e := <-s.err; s.cerr == nil && !errors.Is(e, http.ErrServerClosed) {
+			s.cerr = e
+		}
+	})
+	return s.cerr
 }
