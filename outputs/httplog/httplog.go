@@ -18,12 +18,17 @@
 // # Threading
 //
 // As in package connlog: a Handler belongs to one worker goroutine and
-// takes no locks on the packet path. It formats each line into a
-// per-worker buffer; full buffers (or buffers older than FlushInterval)
-// go to one writer goroutine per Log through a bounded queue, and a worker
-// waits only when that queue is full (counted in Stats().Stalls). Lines
-// are never dropped. Within one worker lines are in the order the
-// transactions complete; lines of several workers interleave by buffer.
+// takes no locks on the packet path. When a transaction completes it
+// copies the line's fields (a compact binary record: numbers, and the
+// method, URI and header values as raw bytes) into a per-worker buffer;
+// full buffers (or buffers older than FlushInterval) go to one writer
+// goroutine per Log through a bounded queue, and a worker waits only when
+// that queue is full (counted in Stats().Stalls). The writer formats the
+// JSON lines (escaping, numbers), so that this cost stays off the packet
+// path. Lines are never dropped. Within one worker lines are in the order
+// the transactions complete; lines of several workers interleave by
+// buffer. Each worker publishes its counters for Log.Stats under its own
+// lock every 32 transactions or connection closes (and at Flush).
 //
 // # Bodies
 //
