@@ -167,20 +167,20 @@ func appendRecord(b, prefix []byte, req *http1.Request, res *http1.Response) []b
 	b = append(b, has)
 	b = appendStr(b, prefix)
 	if req != nil {
+		var h reqHeaders
+		h.find(&req.Header)
 		b = appendStrS(b, req.Method)
-		b = appendStr(b, req.Host())
+		b = appendStr(b, h.host)
 		b = appendStrS(b, req.URI)
-		b = appendStr(b, req.Referer())
+		b = appendStr(b, h.referer)
+		b = appendStrS(b, first.Proto)
+		b = appendStr(b, h.ua)
+		b = appendStr(b, h.ctype)
 	} else {
 		for range 4 {
 			b = appendStr(b, nil)
 		}
-	}
-	b = appendStrS(b, first.Proto)
-	if req != nil {
-		b = appendStr(b, req.UserAgent())
-		b = appendStr(b, req.ContentType())
-	} else {
+		b = appendStrS(b, first.Proto)
 		b = appendStr(b, nil)
 		b = appendStr(b, nil)
 	}
@@ -192,6 +192,53 @@ func appendRecord(b, prefix []byte, req *http1.Request, res *http1.Response) []b
 		b = appendStr(b, nil)
 	}
 	return b
+}
+
+// reqHeaders are the request headers a line shows: the first field of
+// each name, nil when absent (as Header.Get), found in one pass.
+type reqHeaders struct{ host, referer, ua, ctype []byte }
+
+func (r *reqHeaders) find(h *http1.Header) {
+	for i, n := 0, h.Len(); i < n; i++ {
+		name, value := h.At(i)
+		var dst *[]byte
+		switch len(name) {
+		case 4:
+			if asciiFold(name, "host") {
+				dst = &r.host
+			}
+		case 7:
+			if asciiFold(name, "referer") {
+				dst = &r.referer
+			}
+		case 10:
+			if asciiFold(name, "user-agent") {
+				dst = &r.ua
+			}
+		case 12:
+			if asciiFold(name, "content-type") {
+				dst = &r.ctype
+			}
+		}
+		if dst != nil && *dst == nil {
+			*dst = value
+		}
+	}
+}
+
+// asciiFold reports whether b equals the lower-case ASCII s, ignoring
+// case (b and s have the same length).
+func asciiFold(b []byte, s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := b[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != s[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeRecord parses a record (writer side); false if it is malformed.

@@ -69,6 +69,9 @@ import (
 // DefaultBodyMax is the default Options.BodyMax: 10 MiB.
 const DefaultBodyMax = 10 << 20
 
+// DefaultBufferSize is the default Options.BufferSize: 256 KiB.
+const DefaultBufferSize = 256 << 10
+
 // Options tune a Log. The zero value is the default for every field.
 type Options struct {
 	// HTTP bounds the parser of each worker (http1 defaults when zero).
@@ -85,7 +88,9 @@ type Options struct {
 	// MaxOpen bounds the body files open at once, default 64; more are
 	// closed and reopened as needed.
 	MaxOpen int
-	// BufferSize is the size of a worker's buffer, default 64 KiB.
+	// BufferSize is the size of a worker's buffer, default 256 KiB (a
+	// hand-over wakes the writer: larger buffers mean fewer wake-ups on
+	// the worker, body bytes included).
 	BufferSize int
 	// QueueLen is how many full buffers may wait for the writer before
 	// workers wait, default 16.
@@ -163,6 +168,9 @@ func newLog(out io.Writer, c io.Closer, opt Options) (*Log, error) {
 	}
 	if opt.BodyMax <= 0 {
 		opt.BodyMax = DefaultBodyMax
+	}
+	if opt.BufferSize <= 0 {
+		opt.BufferSize = DefaultBufferSize
 	}
 	if opt.MaxOpen <= 0 {
 		opt.MaxOpen = 64

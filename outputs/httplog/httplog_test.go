@@ -607,3 +607,33 @@ func TestNoBodySink(t *testing.T) {
 	}
 	log.Close()
 }
+
+// TestReqHeaders: the one-pass lookup agrees with Header.Get (first field
+// of a name, any case; empty but present is not absent).
+func TestReqHeaders(t *testing.T) {
+	for _, hdrs := range []string{
+		"",
+		"HOST: a\r\nhost: b\r\nReferer:\r\nuser-AGENT: x\r\nX-Host: y\r\nContent-type: t/p\r\n",
+		"Hosts: no\r\nReferrer: no\r\nUser-Agent2: no\r\nContent-Types: no\r\nHost: yes\r\n",
+		"content-type: 1\r\nContent-Type: 2\r\nreferer: r\r\n",
+	} {
+		var got *http1.Request
+		p := http1.NewParser(http1.Config{}, http1.Funcs{OnRequest: func(req *http1.Request, c *reassembly.Conn) { got = req.Clone() }})
+		s := p.NewConnState()
+		p.Feed(s, nil, reassembly.FromClient, reassembly.Data{Bytes: []byte("GET / HTTP/1.1\r\n" + hdrs + "\r\n")})
+		if got == nil {
+			t.Fatalf("%q: no request", hdrs)
+		}
+		var h reqHeaders
+		h.find(&got.Header)
+		for _, c := range []struct {
+			name string
+			v    []byte
+		}{{"Host", h.host}, {"Referer", h.referer}, {"User-Agent", h.ua}, {"Content-Type", h.ctype}} {
+			want := got.Header.Get(c.name)
+			if (want == nil) != (c.v == nil) || string(want) != string(c.v) {
+				t.Errorf("%q: %s = %q, Get says %q", hdrs, c.name, c.v, want)
+			}
+		}
+	}
+}
