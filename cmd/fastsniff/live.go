@@ -16,8 +16,6 @@ import (
 	"github.com/fastsniff/fastsniff/engine/afpacket"
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/live"
-	"github.com/fastsniff/fastsniff/outputs/connlog"
-	"github.com/fastsniff/fastsniff/outputs/flowfiles"
 	"github.com/fastsniff/fastsniff/outputs/metrics"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"golang.org/x/sys/unix"
@@ -121,19 +119,12 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	defer ms.close()
 	var (
-		outs    []func(worker int) reassembly.Handler
-		closers []func() error
+		outs    = &outputSet{}
 		pcapF   *os.File
 		pcapOut = &deferredWriter{}
 	)
 	closeAll := func() error {
-		var first error
-		for _, c := range closers {
-			if err := c(); err != nil && first == nil {
-				first = err
-			}
-		}
-		closers = nil
+		first := outs.close()
 		if pcapF != nil && pcapF != os.Stdout {
 			if err := pcapF.Close(); err != nil && first == nil {
 				first = err
@@ -142,35 +133,12 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		}
 		return first
 	}
-	openOutputs := func() error {
-		if o.connLog != "" {
-			var log *connlog.Log
-			var err error
-			if o.connLog == "-" {
-				log = connlog.New(stdout, connlog.Options{Digest: o.digest})
-			} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
-				return err
-			}
-			outs = append(outs, func(int) reassembly.Handler { return log.Handler() })
-			closers = append(closers, log.Close)
-		}
-		if o.flowsDir != "" {
-			w, err := flowfiles.New(o.flowsDir, flowfiles.Options{})
-			if err != nil {
-				return err
-			}
-			outs = append(outs, func(int) reassembly.Handler { return w.Handler() })
-			closers = append(closers, w.Close)
-		}
-		hl, err := openHTTP(&o.http, stdout)
+	openAll := func() error {
+		set, err := openOutputs(o, stdout, ms)
 		if err != nil {
 			return err
 		}
-		if hl != nil {
-			outs = append(outs, hl.handler)
-			closers = append(closers, hl.Close)
-			ms.addHTTP(hl)
-		}
+		outs = set
 		if lo.pcapOut != "" {
 			if lo.pcapOut == "-" {
 				pcapF = os.Stdout
@@ -203,10 +171,8 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		Decode:         decode.Config{VerifyChecksums: o.checksums},
 		Handler: func(i int) reassembly.Handler {
 			h := &liveHandler{}
-			hs := make([]reassembly.Handler, 0, len(outs))
-			for _, f := range outs {
-				x := f(i)
-				hs = append(hs, x)
+			hs := outs.handlers(i)
+			for _, x := range hs {
 				if fl, ok := x.(interface{ Flush() }); ok {
 					h.flush = append(h.flush, fl.Flush)
 				}
@@ -225,7 +191,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 					return err
 				}
 			}
-			if err := openOutputs(); err != nil {
+			if err := openAll(); err != nil {
 				return err
 			}
 			if !quiet {

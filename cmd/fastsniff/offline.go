@@ -9,9 +9,6 @@ import (
 	"github.com/fastsniff/fastsniff/bpf"
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/offline"
-	"github.com/fastsniff/fastsniff/outputs/connlog"
-	"github.com/fastsniff/fastsniff/outputs/flowfiles"
-	"github.com/fastsniff/fastsniff/reassembly"
 )
 
 // runOffline is `fastsniff -r`.
@@ -21,37 +18,13 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		return err
 	}
 	defer ms.close()
-	var outs []func(worker int) reassembly.Handler
-	var closers []func() error
-	if o.connLog != "" {
-		var log *connlog.Log
-		if o.connLog == "-" {
-			log = connlog.New(stdout, connlog.Options{Digest: o.digest})
-		} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
-			return err
-		}
-		outs = append(outs, func(int) reassembly.Handler { return log.Handler() })
-		closers = append(closers, log.Close)
-	}
-	if o.flowsDir != "" {
-		w, err := flowfiles.New(o.flowsDir, flowfiles.Options{})
-		if err != nil {
-			return err
-		}
-		outs = append(outs, func(int) reassembly.Handler { return w.Handler() })
-		closers = append(closers, w.Close)
-	}
-	hl, err := openHTTP(&o.http, stdout)
+	outs, err := openOutputs(o, stdout, ms)
 	if err != nil {
 		return err
 	}
-	if hl != nil {
-		outs = append(outs, hl.handler)
-		closers = append(closers, hl.Close)
-		ms.addHTTP(hl)
-	}
 	accept, err := offlineFilter(o)
 	if err != nil {
+		_ = outs.close()
 		return err
 	}
 	prog := newProgress(stderr, o.files, o.quiet)
@@ -59,19 +32,10 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		Workers:    o.workers,
 		Reassembly: o.reasm,
 		Decode:     decode.Config{VerifyChecksums: o.checksums},
-		Handler: func(i int) reassembly.Handler {
-			hs := make([]reassembly.Handler, 0, len(outs))
-			for _, f := range outs {
-				hs = append(hs, f(i))
-			}
-			if len(hs) == 0 {
-				return reassembly.Funcs{}
-			}
-			return reassembly.Multi(hs...)
-		},
-		Accept:   accept,
-		Started:  ms.offlineStarted(),
-		Progress: prog.update,
+		Handler:    outs.handler,
+		Accept:     accept,
+		Started:    ms.offlineStarted(),
+		Progress:   prog.update,
 		Warn: func(err error) {
 			prog.clear()
 			fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
@@ -80,12 +44,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 	sum, runErr := offline.Run(ctx, cfg, o.files...)
 	ms.offlineDone(sum)
 	prog.clear()
-	var closeErr error
-	for _, c := range closers {
-		if err := c(); err != nil && closeErr == nil {
-			closeErr = err
-		}
-	}
+	closeErr := outs.close()
 	if runErr != nil {
 		return runErr
 	}

@@ -1,0 +1,86 @@
+package main
+
+import (
+	"io"
+
+	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/flowfiles"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// outputSet is what every source feeds, -r and -i alike: the connection
+// log, the stream files and the HTTP log, one handler of each per worker.
+type outputSet struct {
+	outs    []func(worker int) reassembly.Handler
+	closers []func() error
+}
+
+// openOutputs opens the outputs the options ask for. On error, what was
+// opened is closed again.
+func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet, err error) {
+	s := &outputSet{}
+	defer func() {
+		if err != nil {
+			_ = s.close()
+		}
+	}()
+	if o.connLog != "" {
+		var log *connlog.Log
+		if o.connLog == "-" {
+			log = connlog.New(stdout, connlog.Options{Digest: o.digest})
+		} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
+			return nil, err
+		}
+		s.outs = append(s.outs, func(int) reassembly.Handler { return log.Handler() })
+		s.closers = append(s.closers, log.Close)
+	}
+	if o.flowsDir != "" {
+		w, err := flowfiles.New(o.flowsDir, flowfiles.Options{})
+		if err != nil {
+			return nil, err
+		}
+		s.outs = append(s.outs, func(int) reassembly.Handler { return w.Handler() })
+		s.closers = append(s.closers, w.Close)
+	}
+	hl, err := openHTTP(&o.http, stdout)
+	if err != nil {
+		return nil, err
+	}
+	if hl != nil {
+		s.outs = append(s.outs, hl.handler)
+		s.closers = append(s.closers, hl.Close)
+		ms.addHTTP(hl)
+	}
+	return s, nil
+}
+
+// handlers returns worker i's handler of every output.
+func (s *outputSet) handlers(i int) []reassembly.Handler {
+	hs := make([]reassembly.Handler, 0, len(s.outs))
+	for _, f := range s.outs {
+		hs = append(hs, f(i))
+	}
+	return hs
+}
+
+// handler returns worker i's handlers chained (each with its own
+// Conn.Ctx slot).
+func (s *outputSet) handler(i int) reassembly.Handler {
+	if hs := s.handlers(i); len(hs) > 0 {
+		return reassembly.Multi(hs...)
+	}
+	return reassembly.Funcs{}
+}
+
+// close closes every output (after the workers stopped) and returns the
+// first error.
+func (s *outputSet) close() error {
+	var first error
+	for _, c := range s.closers {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	s.closers = nil
+	return first
+}
