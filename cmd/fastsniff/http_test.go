@@ -503,3 +503,24 @@ func TestHTTPLogStdout(t *testing.T) {
 		}
 	}
 }
+
+// TestHTTPOverVLAN: HTTP inside 802.1Q tags (tshark -Y http agrees):
+// ak-twovlan.pcap (tags 201 and 200, one GET /, a 200 whose 104548-byte
+// body is cut after 3347 bytes: incomplete) and zk-vlan-qinqinq.pcap
+// (three tags, GET /download/CHANGES.bro-aux.txt from bro.org, a 200).
+func TestHTTPOverVLAN(t *testing.T) {
+	r := httpCLI(t, "ak-twovlan.pcap")
+	if len(r.txns) != 1 {
+		t.Fatalf("ak-twovlan: %d transactions", len(r.txns))
+	}
+	if tx := r.txns[0]; tx.Method != "GET" || tx.URI != "/" || tx.Host != "xxxxxxx.xxx.xxx" || tx.Status != 200 || tx.ResLen != 3347 || !tx.Incomplete {
+		t.Errorf("ak-twovlan: %+v", tx)
+	}
+	r = httpCLI(t, "zk-vlan-qinqinq.pcap")
+	if len(r.txns) != 1 {
+		t.Fatalf("zk-vlan-qinqinq: %d transactions", len(r.txns))
+	}
+	if tx := r.txns[0]; tx.Method != "GET" || tx.URI != "/download/CHANGES.bro-aux.txt" || tx.Host != "bro.org" || tx.Status != 200 || tx.ResLen != 4705 || tx.Incomplete {
+		t.Errorf("zk-vlan-qinqinq: %+v", tx)
+	}
+}
