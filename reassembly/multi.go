@@ -35,21 +35,18 @@ func (m *multi) Opened(c *Conn) {
 	c.Ctx = s
 }
 
-func (m *multi) Sent(c *Conn, d Data) {
-	s := c.Ctx.(*ctxSlots)
-	for i, h := range m.hs {
-		c.Ctx = s.v[i]
-		h.Sent(c, d)
-		s.v[i] = c.Ctx
-	}
-	c.Ctx = s
-}
+func (m *multi) Sent(c *Conn, d Data)     { m.data(c, FromClient, d) }
+func (m *multi) Received(c *Conn, d Data) { m.data(c, FromServer, d) }
 
-func (m *multi) Received(c *Conn, d Data) {
+func (m *multi) data(c *Conn, dir Dir, d Data) {
 	s := c.Ctx.(*ctxSlots)
 	for i, h := range m.hs {
 		c.Ctx = s.v[i]
-		h.Received(c, d)
+		if dir == FromClient {
+			h.Sent(c, d)
+		} else {
+			h.Received(c, d)
+		}
 		s.v[i] = c.Ctx
 	}
 	c.Ctx = s
