@@ -8,12 +8,13 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/fastsniff/fastsniff/engine/afpacket"
 )
 
 // The veth tests send frames across a veth pair inside a network namespace
@@ -38,41 +39,9 @@ func ipCmd(args ...string) error {
 	return nil
 }
 
-// inNetns runs f on a locked OS thread inside the namespace.
-func inNetns(path string, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer orig.Close()
-		target, err := os.Open(path)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- err
-			return
-		}
-		defer target.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("setns: %w", err)
-			return
-		}
-		ferr := f()
-		if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-			// Leave the thread locked: it dies with the goroutine.
-			errc <- fmt.Errorf("setns back: %w", err)
-			return
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
-}
+// inNetns runs f on a locked OS thread inside the namespace (the capture
+// engine's helper: one implementation of the namespace dance).
+func inNetns(path string, f func() error) error { return afpacket.InNetNS(path, f) }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
 
