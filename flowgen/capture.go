@@ -8,6 +8,7 @@ import (
 	"io"
 	"iter"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -68,6 +69,19 @@ func (c *Capture) fill(p *Packet, i int) {
 	} else {
 		p.Src, p.Dst = cn.Server, cn.Client
 	}
+}
+
+// WritePcapFile writes the capture to a new file at path (see WritePcap).
+func (c *Capture) WritePcapFile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := c.WritePcap(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // WritePcap writes the capture as a pcap file (nanosecond timestamps,

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"io"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -292,5 +294,27 @@ func TestTruthRoundTrip(t *testing.T) {
 	}
 	if _, err := flowgen.ReadTruth(strings.NewReader("{\"conn\":1}\n{")); err == nil {
 		t.Fatal("no error for a broken truth file")
+	}
+}
+
+func TestWritePcapFile(t *testing.T) {
+	c, err := flowgen.Generate(flowgen.Config{Seed: 3, Conns: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.WritePcap(&buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "x.pcap")
+	if err := c.WritePcapFile(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(b, buf.Bytes()) {
+		t.Fatalf("file differs from WritePcap's output (%v)", err)
+	}
+	if err := c.WritePcapFile(filepath.Join(t.TempDir(), "missing", "x.pcap")); err == nil {
+		t.Error("no error for a file in a missing directory")
 	}
 }

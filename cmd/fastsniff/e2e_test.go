@@ -31,14 +31,9 @@ func TestGeneratedCapturesMatchTruth(t *testing.T) {
 		}
 		dir := t.TempDir()
 		pcap := filepath.Join(dir, "gen.pcap")
-		f, err := os.Create(pcap)
-		if err != nil {
+		if err := c.WritePcapFile(pcap); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.WritePcap(f); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
 		for _, workers := range []int{1, 4} {
 			t.Run(fmt.Sprintf("seed%d/workers%d", seed, workers), func(t *testing.T) {
 				logPath := filepath.Join(dir, fmt.Sprintf("conn%d.log", workers))
@@ -124,14 +119,9 @@ func TestSeveralFilesAreOneCapture(t *testing.T) {
 	}
 	dir := t.TempDir()
 	whole := filepath.Join(dir, "whole.pcap")
-	f, err := os.Create(whole)
-	if err != nil {
+	if err := c.WritePcapFile(whole); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.WritePcap(f); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	parts := splitPcap(t, whole, 3)
 	logOf := func(args ...string) []byte {
 		out := filepath.Join(dir, fmt.Sprintf("log%d", len(args)))

@@ -156,14 +156,7 @@ func liveGen(t *testing.T, cfg flowgen.Config) string {
 		t.Fatal(err)
 	}
 	name := filepath.Join(t.TempDir(), "gen.pcap")
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.WritePcap(f); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := c.WritePcapFile(name); err != nil {
 		t.Fatal(err)
 	}
 	return name

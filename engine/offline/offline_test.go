@@ -2,7 +2,6 @@ package offline_test
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -18,12 +17,7 @@ func writeGen(t *testing.T, cfg flowgen.Config) (string, *flowgen.Capture) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(t.TempDir(), "gen.pcap")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := c.WritePcap(f); err != nil {
+	if err := c.WritePcapFile(p); err != nil {
 		t.Fatal(err)
 	}
 	return p, c
