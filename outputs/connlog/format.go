@@ -2,8 +2,8 @@ package connlog
 
 import (
 	"net/netip"
-	"unicode/utf8"
 
+	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -87,7 +87,7 @@ func appendMicros(b []byte, us int64) []byte {
 		b = append(b, '-')
 		u = uint64(-us)
 	}
-	b = appendUint(b, u/1e6)
+	b = jsonw.AppendUint(b, u/1e6)
 	frac := u % 1e6
 	var d [7]byte
 	d[0] = '.'
@@ -98,72 +98,10 @@ func appendMicros(b []byte, us int64) []byte {
 	return append(b, d[:]...)
 }
 
-func appendUint(b []byte, v uint64) []byte {
-	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
-}
-
-const hexDigits = "0123456789abcdef"
-
 // AppendString appends s as a JSON string: quotes, backslashes and control
 // characters escaped, U+2028/U+2029 escaped, invalid UTF-8 replaced by
 // U+FFFD (as encoding/json does).
-func AppendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
+func AppendString(b []byte, s string) []byte { return jsonw.AppendString(b, s) }
 
 // appendAddr appends an address as a JSON string (IPv4 dotted, IPv6 in
 // RFC 5952 form; the characters are all safe, no escaping needed).
@@ -310,18 +248,18 @@ func appendRecord(b []byte, r *record, history string) []byte {
 	b = append(b, `","id.orig_h":`...)
 	b = appendAddr(b, r.client.Addr())
 	b = append(b, `,"id.orig_p":`...)
-	b = appendUint(b, uint64(r.client.Port()))
+	b = jsonw.AppendUint(b, uint64(r.client.Port()))
 	b = append(b, `,"id.resp_h":`...)
 	b = appendAddr(b, r.server.Addr())
 	b = append(b, `,"id.resp_p":`...)
-	b = appendUint(b, uint64(r.server.Port()))
+	b = jsonw.AppendUint(b, uint64(r.server.Port()))
 	if r.vlans.N > 0 {
 		b = append(b, `,"vlan":[`...)
 		for i := 0; i < int(r.vlans.N) && i < len(r.vlans.IDs); i++ {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendUint(b, uint64(r.vlans.IDs[i]))
+			b = jsonw.AppendUint(b, uint64(r.vlans.IDs[i]))
 		}
 		b = append(b, ']')
 	}
@@ -332,25 +270,25 @@ func appendRecord(b []byte, r *record, history string) []byte {
 	}
 	b = appendMicros(b, dur)
 	b = append(b, `,"orig_bytes":`...)
-	b = appendUint(b, o.Delivered+o.Missed)
+	b = jsonw.AppendUint(b, o.Delivered+o.Missed)
 	b = append(b, `,"resp_bytes":`...)
-	b = appendUint(b, s.Delivered+s.Missed)
+	b = jsonw.AppendUint(b, s.Delivered+s.Missed)
 	b = append(b, `,"conn_state":"`...)
 	b = append(b, ConnState(*o, *s, r.midstream, history)...)
 	b = append(b, `","missed_bytes":`...)
-	b = appendUint(b, o.Missed+s.Missed)
+	b = jsonw.AppendUint(b, o.Missed+s.Missed)
 	b = append(b, `,"history":`...)
 	b = AppendString(b, history)
 	b = append(b, `,"orig_pkts":`...)
-	b = appendUint(b, o.Packets)
+	b = jsonw.AppendUint(b, o.Packets)
 	b = append(b, `,"resp_pkts":`...)
-	b = appendUint(b, s.Packets)
+	b = jsonw.AppendUint(b, s.Packets)
 	b = append(b, `,"close_reason":`...)
 	b = AppendString(b, r.reason.String())
 	b = append(b, `,"orig_delivered":`...)
-	b = appendUint(b, o.Delivered)
+	b = jsonw.AppendUint(b, o.Delivered)
 	b = append(b, `,"resp_delivered":`...)
-	b = appendUint(b, s.Delivered)
+	b = jsonw.AppendUint(b, s.Delivered)
 	if r.digest {
 		b = append(b, `,"orig_sha256":"`...)
 		b = appendHex(b, r.sum[0])
@@ -360,6 +298,8 @@ func appendRecord(b []byte, r *record, history string) []byte {
 	}
 	return append(b, '}', '\n')
 }
+
+const hexDigits = "0123456789abcdef"
 
 func appendHex(b, v []byte) []byte {
 	for _, c := range v {

@@ -60,9 +60,9 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/fastsniff/fastsniff/outputs/internal/filecache"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -125,10 +125,9 @@ func New(dir string, opt Options) (*Writer, error) {
 		return nil, err
 	}
 	fw := &fileWriter{
-		dir:     dir,
-		maxOpen: opt.MaxOpen,
-		mode:    opt.FileMode,
-		files:   make(map[uint64]*file),
+		dir:   dir,
+		files: make(map[uint64]*filecache.File),
+		cache: filecache.New(opt.MaxOpen, opt.FileMode),
 	}
 	w := &Writer{opt: opt, fw: fw}
 	w.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, fw.consume, fw.finish)
@@ -179,10 +178,10 @@ func (w *Writer) Close() error {
 func (w *Writer) Stats() Stats {
 	return Stats{
 		Stats:   w.pipe.Stats(),
-		Files:   w.fw.created.Load(),
-		Reopens: w.fw.reopens.Load(),
-		Written: w.fw.written.Load(),
-		Writes:  w.fw.writes.Load(),
+		Files:   w.fw.cache.Created(),
+		Reopens: w.fw.cache.Reopens(),
+		Written: w.fw.cache.Written(),
+		Writes:  w.fw.cache.Writes(),
 	}
 }
 
@@ -377,31 +376,12 @@ func appendHdr(b []byte, op byte, id, off uint64, n int) []byte {
 	return binary.LittleEndian.AppendUint32(b, uint32(n))
 }
 
-// file is the writer's state of one flow file.
-type file struct {
-	path       string
-	f          *os.File // nil while closed to respect MaxOpen
-	size       int64    // length on disk as far as we wrote
-	prev, next *file    // LRU list of open files, most recent first
-}
-
 // fileWriter runs on the writer goroutine only.
 type fileWriter struct {
-	dir     string
-	maxOpen int
-	mode    os.FileMode
-	files   map[uint64]*file
-	open    int
-	head    file // sentinel of the LRU list
-
-	pend    *file  // pending positioned write: file, offset, bytes
-	pendOff int64  //
-	pendBuf []byte //
-
-	created, reopens, written, writes atomic.Uint64
+	dir   string
+	files map[uint64]*filecache.File
+	cache *filecache.Cache
 }
-
-const maxPend = 256 << 10
 
 var errFraming = errors.New("flowfiles: corrupt queue buffer")
 
@@ -422,7 +402,7 @@ func (w *fileWriter) consume(b []byte) error {
 		var err error
 		switch op {
 		case opOpen:
-			w.files[id] = &file{path: filepath.Join(w.dir, string(p)), size: -1}
+			w.files[id] = &filecache.File{Path: filepath.Join(w.dir, string(p))}
 		case opData:
 			err = w.write(id, int64(off), p)
 		case opEnd:
@@ -434,7 +414,7 @@ func (w *fileWriter) consume(b []byte) error {
 			return err
 		}
 	}
-	return w.flushPend()
+	return w.cache.Flush()
 }
 
 func (w *fileWriter) write(id uint64, off int64, p []byte) error {
@@ -442,86 +422,7 @@ func (w *fileWriter) write(id uint64, off int64, p []byte) error {
 	if f == nil {
 		return errFraming
 	}
-	if w.pend == f && w.pendOff+int64(len(w.pendBuf)) == off && len(w.pendBuf)+len(p) <= maxPend {
-		w.pendBuf = append(w.pendBuf, p...)
-		return nil
-	}
-	if err := w.flushPend(); err != nil {
-		return err
-	}
-	w.pend, w.pendOff = f, off
-	if w.pendBuf == nil {
-		w.pendBuf = make([]byte, 0, maxPend)
-	}
-	w.pendBuf = append(w.pendBuf[:0], p...)
-	return nil
-}
-
-func (w *fileWriter) flushPend() error {
-	f := w.pend
-	if f == nil {
-		return nil
-	}
-	w.pend = nil
-	if err := w.ensureOpen(f); err != nil {
-		return err
-	}
-	w.writes.Add(1)
-	if _, err := f.f.WriteAt(w.pendBuf, w.pendOff); err != nil {
-		return err
-	}
-	w.written.Add(uint64(len(w.pendBuf)))
-	if e := w.pendOff + int64(len(w.pendBuf)); e > f.size {
-		f.size = e
-	}
-	return nil
-}
-
-// ensureOpen opens f (creating it the first time) and makes it the most
-// recently used, closing the least recently used file if MaxOpen are open.
-func (w *fileWriter) ensureOpen(f *file) error {
-	if f.f != nil {
-		w.unlink(f)
-		w.pushFront(f)
-		return nil
-	}
-	if w.open >= w.maxOpen {
-		if err := w.closeFile(w.head.prev); err != nil {
-			return err
-		}
-	}
-	flag := os.O_WRONLY | os.O_CREATE
-	if f.size < 0 {
-		flag |= os.O_TRUNC
-		w.created.Add(1)
-		f.size = 0
-	} else {
-		w.reopens.Add(1)
-	}
-	fd, err := os.OpenFile(f.path, flag, w.mode)
-	if err != nil {
-		return err
-	}
-	f.f = fd
-	w.open++
-	w.pushFront(f)
-	return nil
-}
-
-func (w *fileWriter) closeFile(f *file) error {
-	if f == nil || f == &w.head || f.f == nil {
-		return nil
-	}
-	if w.pend == f {
-		if err := w.flushPend(); err != nil {
-			return err
-		}
-	}
-	w.unlink(f)
-	err := f.f.Close()
-	f.f = nil
-	w.open--
-	return err
+	return w.cache.Write(f, off, p)
 }
 
 // end closes a file for good, extending it to the stream offset reached.
@@ -531,52 +432,24 @@ func (w *fileWriter) end(id uint64, reached int64) error {
 		return errFraming
 	}
 	delete(w.files, id)
-	if w.pend == f {
-		if err := w.flushPend(); err != nil {
-			return err
-		}
+	if err := w.cache.Extend(f, reached); err != nil {
+		return err
 	}
-	if reached > f.size {
-		if err := w.ensureOpen(f); err != nil {
-			return err
-		}
-		if err := f.f.Truncate(reached); err != nil {
-			return err
-		}
-		f.size = reached
-	}
-	return w.closeFile(f)
+	return w.cache.Close(f)
 }
 
 // finish runs after the last buffer: it closes every file still open,
 // even after an error.
 func (w *fileWriter) finish(err error) error {
 	if err == nil {
-		err = w.flushPend()
+		err = w.cache.Flush()
 	}
-	w.pend = nil
+	w.cache.Discard()
 	for id, f := range w.files {
 		delete(w.files, id)
-		if e := w.closeFile(f); err == nil {
+		if e := w.cache.Close(f); err == nil {
 			err = e
 		}
 	}
 	return err
-}
-
-func (w *fileWriter) pushFront(f *file) {
-	if w.head.next == nil {
-		w.head.next, w.head.prev = &w.head, &w.head
-	}
-	f.prev, f.next = &w.head, w.head.next
-	w.head.next.prev = f
-	w.head.next = f
-}
-
-func (w *fileWriter) unlink(f *file) {
-	if f.prev != nil {
-		f.prev.next = f.next
-		f.next.prev = f.prev
-	}
-	f.prev, f.next = nil, nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -57,19 +58,5 @@ func appendEndpoint(b []byte, ap netip.AddrPort) []byte {
 		}
 	}
 	b = append(b, '.')
-	return appendUint(b, uint64(ap.Port()))
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
+	return jsonw.AppendUint(b, uint64(ap.Port()))
 }

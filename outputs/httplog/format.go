@@ -8,6 +8,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/http1"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -61,11 +62,11 @@ func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
 	b = append(b, `","id.orig_h":`...)
 	b = appendAddr(b, cl.Addr())
 	b = append(b, `,"id.orig_p":`...)
-	b = appendUint(b, uint64(cl.Port()))
+	b = jsonw.AppendUint(b, uint64(cl.Port()))
 	b = append(b, `,"id.resp_h":`...)
 	b = appendAddr(b, sv.Addr())
 	b = append(b, `,"id.resp_p":`...)
-	b = appendUint(b, uint64(sv.Port()))
+	b = jsonw.AppendUint(b, uint64(sv.Port()))
 	return append(b, `,"trans_depth":`...)
 }
 
@@ -283,35 +284,35 @@ func appendLine(b []byte, r *lineRec) []byte {
 	b = append(b, `{"ts":`...)
 	b = connlog.AppendTime(b, r.ts)
 	b = append(b, r.str[sPrefix]...)
-	b = appendUint(b, r.depth)
+	b = jsonw.AppendUint(b, r.depth)
 	if r.has&hasReq != 0 {
 		b = append(b, `,"method":`...)
-		b = connlog.AppendString(b, str(r.str[sMethod]))
+		b = jsonw.AppendString(b, str(r.str[sMethod]))
 		b = appendHeader(b, `,"host":`, r.str[sHost])
 		b = append(b, `,"uri":`...)
-		b = connlog.AppendString(b, str(r.str[sURI]))
+		b = jsonw.AppendString(b, str(r.str[sURI]))
 		b = appendHeader(b, `,"referrer":`, r.str[sReferrer])
 	}
 	b = append(b, `,"version":`...)
-	b = connlog.AppendString(b, strings.TrimPrefix(str(r.str[sProto]), "HTTP/"))
+	b = jsonw.AppendString(b, strings.TrimPrefix(str(r.str[sProto]), "HTTP/"))
 	if r.has&hasReq != 0 {
 		b = appendHeader(b, `,"user_agent":`, r.str[sUA])
 		b = appendHeader(b, `,"request_content_type":`, r.str[sReqCT])
 	}
 	b = append(b, `,"request_body_len":`...)
-	b = appendUint(b, r.reqLen)
+	b = jsonw.AppendUint(b, r.reqLen)
 	b = append(b, `,"response_body_len":`...)
-	b = appendUint(b, r.resLen)
+	b = jsonw.AppendUint(b, r.resLen)
 	if r.has&hasRes != 0 {
 		b = append(b, `,"status_code":`...)
-		b = appendUint(b, uint64(r.status))
+		b = jsonw.AppendUint(b, uint64(r.status))
 		if len(r.str[sReason]) > 0 {
 			b = append(b, `,"status_msg":`...)
-			b = connlog.AppendString(b, str(r.str[sReason]))
+			b = jsonw.AppendString(b, str(r.str[sReason]))
 		}
 		if r.interim > 0 {
 			b = append(b, `,"info_code":`...)
-			b = appendUint(b, uint64(r.interim))
+			b = jsonw.AppendUint(b, uint64(r.interim))
 		}
 		b = appendHeader(b, `,"content_type":`, r.str[sResCT])
 		b = append(b, `,"response_ts":`...)
@@ -324,7 +325,7 @@ func appendLine(b []byte, r *lineRec) []byte {
 	}
 	if r.gapBytes > 0 {
 		b = append(b, `,"gap_bytes":`...)
-		b = appendUint(b, r.gapBytes)
+		b = jsonw.AppendUint(b, r.gapBytes)
 	}
 	return b
 }
@@ -352,27 +353,13 @@ func appendHeader(b []byte, name string, v []byte) []byte {
 		return b
 	}
 	b = append(b, name...)
-	return connlog.AppendString(b, str(v))
+	return jsonw.AppendString(b, str(v))
 }
 
 func appendAddr(b []byte, a netip.Addr) []byte {
 	b = append(b, '"')
 	b = a.Unmap().WithZone("").AppendTo(b)
 	return append(b, '"')
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	var d [20]byte
-	i := len(d)
-	for {
-		i--
-		d[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, d[i:]...)
 }
 
 // Content codings of a body.
@@ -507,7 +494,7 @@ func extOf(ct []byte) string {
 func appendBodyName(b []byte, id uint64, m *http1.Message, enc int) []byte {
 	b = connlog.AppendUID(b, id)
 	b = append(b, '-')
-	b = appendUint(b, uint64(max(m.Depth, 0)))
+	b = jsonw.AppendUint(b, uint64(max(m.Depth, 0)))
 	if m.IsRequest() {
 		b = append(b, "-req"...)
 	} else {

@@ -234,7 +234,7 @@ func (l *Log) Stats() Stats {
 		h.mu.Unlock()
 	}
 	s.BodyTruncated = l.w.truncated.Load()
-	s.BodyBytes = l.w.written.Load()
+	s.BodyBytes = l.w.bodyBytes()
 	s.Decoded = l.w.decoded.Load()
 	s.DecodeErrors = l.w.decodeErrs.Load()
 	ps := l.pipe.Stats()

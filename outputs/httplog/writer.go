@@ -12,7 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/filecache"
+	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 )
 
 // writer runs on the pipe's writer goroutine only (its counters are read
@@ -29,27 +30,30 @@ type writer struct {
 	rec     lineRec // the record being formatted
 	files   map[uint64]*bfile
 	results map[uint64]*result
-	open    int
-	head    bfile // sentinel of the LRU list of open files
-
-	pend    *bfile // pending positioned write: file, offset, bytes
-	pendOff int64
-	pendBuf []byte
+	cache   *filecache.Cache // the open body files
 
 	err      error // first error
 	logDead  bool  // the log could not be written: stop writing it
 	bodyDead bool  // a body file could not be written: stop body I/O
 
-	truncated, written, decoded, decodeErrs counter
+	truncated, written, decoded, decodeErrs counter // written: decoded bytes; see bodyBytes
+}
+
+// bodyBytes is the number of bytes written to body files, raw and decoded
+// (safe from any goroutine).
+func (w *writer) bodyBytes() uint64 {
+	n := w.written.Load()
+	if w.cache != nil {
+		n += w.cache.Written()
+	}
+	return n
 }
 
 // bfile is one body file being written.
 type bfile struct {
-	name       string // raw name, relative to dir
-	enc        int
-	f          *os.File // nil while closed (not yet created, or MaxOpen)
-	size       int64    // length written so far, -1 before creation
-	prev, next *bfile   // LRU list of open files, most recent first
+	filecache.File
+	name string // raw name, relative to dir
+	enc  int
 }
 
 // result is what the line of a body's transaction says about its file.
@@ -60,8 +64,6 @@ type result struct {
 	decodedLen int64
 	decodeErr  string
 }
-
-const maxPend = 256 << 10
 
 var errFraming = errors.New("httplog: corrupt queue buffer")
 
@@ -77,6 +79,7 @@ func newWriter(out io.Writer, c io.Closer, opt *Options) *writer {
 	if w.dir != "" {
 		w.files = make(map[uint64]*bfile)
 		w.results = make(map[uint64]*result)
+		w.cache = filecache.New(opt.MaxOpen, 0o644)
 	}
 	return w
 }
@@ -109,14 +112,15 @@ func (w *writer) consume(b []byte) error {
 			if w.files == nil {
 				return errFraming
 			}
-			w.files[id] = &bfile{name: string(p), enc: int(arg), size: -1}
+			name := string(p)
+			w.files[id] = &bfile{File: filecache.File{Path: w.path(name)}, name: name, enc: int(arg)}
 		case opData:
 			f := w.files[id]
 			if f == nil {
 				return errFraming
 			}
 			if !w.bodyDead {
-				w.bodyFail(w.write(f, int64(arg), p))
+				w.bodyFail(w.cache.Write(&f.File, int64(arg), p))
 			}
 		case opEnd:
 			if len(p) < 8 {
@@ -132,8 +136,8 @@ func (w *writer) consume(b []byte) error {
 			return errFraming
 		}
 	}
-	if !w.bodyDead {
-		w.bodyFail(w.flushPend())
+	if !w.bodyDead && w.cache != nil {
+		w.bodyFail(w.cache.Flush())
 	}
 	if len(w.lines) > 0 && !w.logDead {
 		n, err := w.out.Write(w.lines)
@@ -162,13 +166,8 @@ func (w *writer) bodyFail(err error) {
 	}
 	w.fail(err)
 	w.bodyDead = true
-	w.pend = nil
-	for w.head.next != nil && w.head.next != &w.head {
-		f := w.head.next
-		w.unlink(f)
-		f.f.Close()
-		f.f = nil
-		w.open--
+	if w.cache != nil {
+		w.cache.Abort()
 	}
 }
 
@@ -185,7 +184,7 @@ func (w *writer) appendBody(b []byte, prefix string, id uint64) []byte {
 	delete(w.results, id)
 	b = append(b, prefix...)
 	b = append(b, `_file":`...)
-	b = connlog.AppendString(b, r.name)
+	b = jsonw.AppendString(b, r.name)
 	if r.truncated {
 		b = append(b, prefix...)
 		b = append(b, `_truncated":true`...)
@@ -193,98 +192,17 @@ func (w *writer) appendBody(b []byte, prefix string, id uint64) []byte {
 	if r.decoded {
 		b = append(b, prefix...)
 		b = append(b, `_decoded_len":`...)
-		b = appendUint(b, uint64(r.decodedLen))
+		b = jsonw.AppendUint(b, uint64(r.decodedLen))
 	}
 	if r.decodeErr != "" {
 		b = append(b, prefix...)
 		b = append(b, `_decode_error":`...)
-		b = connlog.AppendString(b, r.decodeErr)
+		b = jsonw.AppendString(b, r.decodeErr)
 	}
 	return b
 }
 
 func (w *writer) path(name string) string { return filepath.Join(w.dir, name) }
-
-func (w *writer) write(f *bfile, off int64, p []byte) error {
-	if w.pend == f && w.pendOff+int64(len(w.pendBuf)) == off && len(w.pendBuf)+len(p) <= maxPend {
-		w.pendBuf = append(w.pendBuf, p...)
-		return nil
-	}
-	if err := w.flushPend(); err != nil {
-		return err
-	}
-	w.pend, w.pendOff = f, off
-	if w.pendBuf == nil {
-		w.pendBuf = make([]byte, 0, maxPend)
-	}
-	w.pendBuf = append(w.pendBuf[:0], p...)
-	return nil
-}
-
-func (w *writer) flushPend() error {
-	f := w.pend
-	if f == nil {
-		return nil
-	}
-	w.pend = nil
-	if err := w.ensureOpen(f); err != nil {
-		return err
-	}
-	if _, err := f.f.WriteAt(w.pendBuf, w.pendOff); err != nil {
-		return err
-	}
-	w.written.Add(uint64(len(w.pendBuf)))
-	if e := w.pendOff + int64(len(w.pendBuf)); e > f.size {
-		f.size = e
-	}
-	return nil
-}
-
-// ensureOpen opens f (creating it the first time) as the most recently
-// used file, closing the least recently used one if MaxOpen are open.
-func (w *writer) ensureOpen(f *bfile) error {
-	if f.f != nil {
-		w.unlink(f)
-		w.pushFront(f)
-		return nil
-	}
-	if w.open >= w.maxOpen {
-		if err := w.closeFile(w.head.prev); err != nil {
-			return err
-		}
-	}
-	flag := os.O_WRONLY | os.O_CREATE
-	if f.size < 0 {
-		flag |= os.O_TRUNC
-	}
-	fd, err := os.OpenFile(w.path(f.name), flag, 0o644)
-	if err != nil {
-		return err
-	}
-	if f.size < 0 {
-		f.size = 0
-	}
-	f.f = fd
-	w.open++
-	w.pushFront(f)
-	return nil
-}
-
-func (w *writer) closeFile(f *bfile) error {
-	if f == nil || f == &w.head || f.f == nil {
-		return nil
-	}
-	if w.pend == f {
-		if err := w.flushPend(); err != nil {
-			return err
-		}
-	}
-	w.unlink(f)
-	err := f.f.Close()
-	f.f = nil
-	w.open--
-	return err
-}
 
 // end finishes a body file: extended to its length (a trailing gap stays
 // a hole), closed, and decoded if asked to.
@@ -293,16 +211,11 @@ func (w *writer) end(f *bfile, reached int64, flags uint64) *result {
 	if w.bodyDead {
 		return r
 	}
-	err := w.ensureOpen(f) // also creates a body that had gaps only
-	if err == nil && w.pend == f {
-		err = w.flushPend()
+	err := w.cache.Open(&f.File) // also creates a body that had gaps only
+	if err == nil {
+		err = w.cache.Extend(&f.File, reached)
 	}
-	if err == nil && reached > f.size {
-		if err = f.f.Truncate(reached); err == nil {
-			f.size = reached
-		}
-	}
-	if e := w.closeFile(f); err == nil {
+	if e := w.cache.Close(&f.File); err == nil {
 		err = e
 	}
 	if err != nil {
@@ -421,33 +334,18 @@ func (e *errWriter) Write(p []byte) (int, error) {
 // (bodies of connections never closed) and the destination.
 func (w *writer) finish(err error) error {
 	w.fail(err)
-	if !w.bodyDead {
-		w.bodyFail(w.flushPend())
+	if w.cache != nil {
+		if !w.bodyDead {
+			w.bodyFail(w.cache.Flush())
+		}
+		w.cache.Discard()
 	}
-	w.pend = nil
 	for id, f := range w.files {
 		delete(w.files, id)
-		w.bodyFail(w.closeFile(f))
+		w.bodyFail(w.cache.Close(&f.File))
 	}
 	if w.closer != nil {
 		w.fail(w.closer.Close())
 	}
 	return w.err
-}
-
-func (w *writer) pushFront(f *bfile) {
-	if w.head.next == nil {
-		w.head.next, w.head.prev = &w.head, &w.head
-	}
-	f.prev, f.next = &w.head, w.head.next
-	w.head.next.prev = f
-	w.head.next = f
-}
-
-func (w *writer) unlink(f *bfile) {
-	if f.prev != nil {
-		f.prev.next = f.next
-		f.next.prev = f.prev
-	}
-	f.prev, f.next = nil, nil
 }
