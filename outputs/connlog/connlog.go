@@ -44,7 +44,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"sync"
 	"time"
 
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
@@ -71,11 +70,9 @@ type Options struct {
 // Log is one connection log output: a writer goroutine and the Handlers
 // that feed it.
 type Log struct {
-	opt   Options
-	pipe  *pipe.Pipe
-	mu    sync.Mutex // guards handlers and closed (not on the data path)
-	hs    []*Handler
-	close bool
+	opt  Options
+	pipe *pipe.Pipe
+	hs   pipe.Handlers[*Handler]
 }
 
 // Create opens path for writing (truncating it) and returns a Log on it;
@@ -124,17 +121,13 @@ var ErrClosed = errors.New("connlog: log closed")
 // Handler returns a new Handler for one worker. Create one per worker
 // goroutine before starting it; the Handler must not be shared.
 func (l *Log) Handler() *Handler {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.close {
-		panic(ErrClosed)
-	}
-	h := &Handler{log: l, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
-	h.rec.digest = l.opt.Digest
-	h.rec.sum[0] = h.sums[0][:0]
-	h.rec.sum[1] = h.sums[1][:0]
-	l.hs = append(l.hs, h)
-	return h
+	return l.hs.Add(ErrClosed, func(int) *Handler {
+		h := &Handler{log: l, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
+		h.rec.digest = l.opt.Digest
+		h.rec.sum[0] = h.sums[0][:0]
+		h.rec.sum[1] = h.sums[1][:0]
+		return h
+	})
 }
 
 // Close writes what every Handler has buffered, waits for the writer to
@@ -144,17 +137,7 @@ func (l *Log) Handler() *Handler {
 // connection was logged): Close reads the Handlers' buffers. Later calls
 // return the same error.
 func (l *Log) Close() error {
-	l.mu.Lock()
-	if !l.close {
-		l.close = true
-		for _, h := range l.hs {
-			if len(h.buf) > 0 {
-				h.buf = l.pipe.Put(h.buf)
-			}
-		}
-	}
-	l.mu.Unlock()
-	return l.pipe.Close()
+	return l.hs.Close(l.pipe, func(h *Handler) { h.buf = l.pipe.Put(h.buf) })
 }
 
 // Stats are a Log's counters.

@@ -55,11 +55,9 @@
 package flowfiles
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/fastsniff/fastsniff/outputs/internal/filecache"
@@ -102,9 +100,7 @@ type Writer struct {
 	pipe *pipe.Pipe
 	fw   *fileWriter
 
-	mu     sync.Mutex // guards hs and closed (not on the data path)
-	hs     []*Handler
-	closed bool
+	hs pipe.Handlers[*Handler]
 }
 
 // ErrClosed is the panic value when a Handler is created after Close.
@@ -137,20 +133,15 @@ func New(dir string, opt Options) (*Writer, error) {
 // Handler returns a new Handler for one worker. Create one per worker
 // goroutine before starting it; the Handler must not be shared.
 func (w *Writer) Handler() *Handler {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
-		panic(ErrClosed)
-	}
-	h := &Handler{
-		w:     w,
-		buf:   w.pipe.Get(),
-		size:  w.pipe.Size(),
-		every: w.opt.FlushInterval,
-		idHi:  uint64(len(w.hs)) << 40,
-	}
-	w.hs = append(w.hs, h)
-	return h
+	return w.hs.Add(ErrClosed, func(n int) *Handler {
+		return &Handler{
+			w:     w,
+			buf:   w.pipe.Get(),
+			size:  w.pipe.Size(),
+			every: w.opt.FlushInterval,
+			idHi:  uint64(n) << 40,
+		}
+	})
 }
 
 // Close hands over what every Handler has buffered, waits for the writer
@@ -160,18 +151,10 @@ func (w *Writer) Handler() *Handler {
 // after the Tables were flushed, so that every connection was closed):
 // Close reads the Handlers' buffers. Later calls return the same error.
 func (w *Writer) Close() error {
-	w.mu.Lock()
-	if !w.closed {
-		w.closed = true
-		for _, h := range w.hs {
-			h.finishAll()
-			if len(h.buf) > 0 {
-				h.buf = w.pipe.Put(h.buf)
-			}
-		}
-	}
-	w.mu.Unlock()
-	return w.pipe.Close()
+	return w.hs.Close(w.pipe, func(h *Handler) {
+		h.finishAll()
+		h.buf = w.pipe.Put(h.buf)
+	})
 }
 
 // Stats returns the counters (safe from any goroutine).
@@ -185,10 +168,11 @@ func (w *Writer) Stats() Stats {
 	}
 }
 
-// Record framing in the queue buffers: a header, then n bytes.
+// Record framing in the queue buffers (pipe.AppendHeader): a header, then
+// n bytes.
 //
 //	op (1) | file id (8) | offset (8) | n (4) | n bytes
-const hdrLen = 1 + 8 + 8 + 4
+const hdrLen = pipe.HdrLen
 
 const (
 	opOpen = 1 + iota // payload: the file name; offset unused
@@ -283,9 +267,9 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d *reassembly.Dat
 		f.opened[dir] = true
 		h.reserve(hdrLen + 128)
 		n := len(h.buf)
-		h.buf = appendHdr(h.buf, opOpen, id, 0, 0)
+		h.buf = pipe.AppendHeader(h.buf, opOpen, id, 0, 0)
 		h.buf = AppendName(h.buf, c.ID(), c.Client(), c.Server(), dir)
-		binary.LittleEndian.PutUint32(h.buf[n+17:], uint32(len(h.buf)-n-hdrLen))
+		pipe.SetLen(h.buf[n:], len(h.buf)-n-hdrLen)
 	}
 	off, p := d.Offset, d.Bytes
 	for len(p) > 0 {
@@ -295,7 +279,7 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d *reassembly.Dat
 			room = h.size - hdrLen
 		}
 		k := min(room, len(p))
-		h.buf = appendHdr(h.buf, opData, id, off, k)
+		h.buf = pipe.AppendHeader(h.buf, opData, id, off, k)
 		h.buf = append(h.buf, p[:k]...)
 		off += uint64(k)
 		p = p[k:]
@@ -320,7 +304,7 @@ func (h *Handler) end(f *flow) {
 	for dir := range f.opened {
 		if f.opened[dir] {
 			h.reserve(hdrLen)
-			h.buf = appendHdr(h.buf, opEnd, f.id+uint64(dir), f.end[dir], 0)
+			h.buf = pipe.AppendHeader(h.buf, opEnd, f.id+uint64(dir), f.end[dir], 0)
 			f.opened[dir] = false
 		}
 	}
@@ -369,13 +353,6 @@ func (h *Handler) tick() {
 	}
 }
 
-func appendHdr(b []byte, op byte, id, off uint64, n int) []byte {
-	b = append(b, op)
-	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint64(b, off)
-	return binary.LittleEndian.AppendUint32(b, uint32(n))
-}
-
 // fileWriter runs on the writer goroutine only.
 type fileWriter struct {
 	dir   string
@@ -387,18 +364,11 @@ var errFraming = errors.New("flowfiles: corrupt queue buffer")
 
 func (w *fileWriter) consume(b []byte) error {
 	for len(b) > 0 {
-		if len(b) < hdrLen {
+		op, id, off, p, rest, ok := pipe.NextRecord(b)
+		if !ok {
 			return errFraming
 		}
-		op := b[0]
-		id := binary.LittleEndian.Uint64(b[1:])
-		off := binary.LittleEndian.Uint64(b[9:])
-		n := int(binary.LittleEndian.Uint32(b[17:]))
-		if len(b) < hdrLen+n {
-			return errFraming
-		}
-		p := b[hdrLen : hdrLen+n]
-		b = b[hdrLen+n:]
+		b = rest
 		var err error
 		switch op {
 		case opOpen:

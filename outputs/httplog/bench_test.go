@@ -354,10 +354,9 @@ func BenchmarkHTTPOverhead(b *testing.B) {
 	}
 	tab.Flush(reassembly.ReasonFlush)
 	var raw []byte
-	wlog.mu.Lock()
-	raw = append(raw, wlog.hs[0].buf...)
-	wlog.hs[0].buf = wlog.hs[0].buf[:0]
-	wlog.mu.Unlock()
+	h0 := wlog.hs.All()[0] // its worker (this goroutine) is done with it
+	raw = append(raw, h0.buf...)
+	h0.buf = h0.buf[:0]
 	wlog.Close()
 	w := newWriter(io.Discard, nil, &Options{})
 	t0 := threadCPU()

@@ -9,10 +9,11 @@ import (
 	"github.com/fastsniff/fastsniff/http1"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
-// Framing of the queue buffers: a header, then n bytes.
+// Framing of the queue buffers (pipe.AppendHeader): a header, then n bytes.
 //
 //	op (1) | id (8) | arg (8) | n (4) | n bytes
 //
@@ -21,7 +22,7 @@ import (
 // and adds the body fields). opOpen: arg is the content coding, the bytes the file
 // name. opData: arg is the offset in the body. opEnd: arg is the length
 // the file must reach, the bytes 8 bytes of endXxx flags.
-const hdrLen = 1 + 8 + 8 + 4
+const hdrLen = pipe.HdrLen
 
 const (
 	opLine = 1 + iota
@@ -37,17 +38,7 @@ const (
 	endIncomplete             // the body did not reach its end
 )
 
-func appendHdr(b []byte, op byte, id, arg uint64, n int) []byte {
-	b = append(b, op)
-	b = binary.LittleEndian.AppendUint64(b, id)
-	b = binary.LittleEndian.AppendUint64(b, arg)
-	return binary.LittleEndian.AppendUint32(b, uint32(n))
-}
-
 func appendU64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUint64(b, v) }
-
-// setLen patches the length of the record that starts at rec[0].
-func setLen(rec []byte, n int) { binary.LittleEndian.PutUint32(rec[17:], uint32(n)) }
 
 // str views b as a string without copying, for formatting calls that do
 // not keep it.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/http1"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -255,9 +256,9 @@ func (h *Handler) response(res *http1.Response, req *http1.Request, c *reassembl
 	}
 	h.reserve(hdrLen + 1024)
 	n := len(h.buf)
-	h.buf = appendHdr(h.buf, opLine, reqID, resID, 0)
+	h.buf = pipe.AppendHeader(h.buf, opLine, reqID, resID, 0)
 	h.buf = appendRecord(h.buf, cs.prefix, req, res)
-	setLen(h.buf[n:], len(h.buf)-n-hdrLen)
+	pipe.SetLen(h.buf[n:], len(h.buf)-n-hdrLen)
 	h.logged++
 	if h.events++; h.events%publishEvery == 0 {
 		h.dirty = true
@@ -307,7 +308,7 @@ func (h *Handler) body(m *http1.Message, chunk []byte, c *reassembly.Conn) {
 			room = h.size - hdrLen
 		}
 		k := min(room, len(chunk))
-		h.buf = appendHdr(h.buf, opData, b.id, off, k)
+		h.buf = pipe.AppendHeader(h.buf, opData, b.id, off, k)
 		h.buf = append(h.buf, chunk[:k]...)
 		off += uint64(k)
 		chunk = chunk[k:]
@@ -326,9 +327,9 @@ func (h *Handler) startBody(cs *conn, m *http1.Message, c *reassembly.Conn) *bod
 	enc := encodingOf(m.ContentEncoding())
 	h.reserve(hdrLen + maxNameLen)
 	n := len(h.buf)
-	h.buf = appendHdr(h.buf, opOpen, id, uint64(enc), 0)
+	h.buf = pipe.AppendHeader(h.buf, opOpen, id, uint64(enc), 0)
 	h.buf = appendBodyName(h.buf, c.ID(), m, enc)
-	setLen(h.buf[n:], len(h.buf)-n-hdrLen)
+	pipe.SetLen(h.buf[n:], len(h.buf)-n-hdrLen)
 	return &cs.bodies[len(cs.bodies)-1]
 }
 
@@ -348,7 +349,7 @@ func (h *Handler) endBody(b *body) {
 		fl |= endIncomplete
 	}
 	h.reserve(hdrLen + 16)
-	h.buf = appendHdr(h.buf, opEnd, b.id, reached, 8)
+	h.buf = pipe.AppendHeader(h.buf, opEnd, b.id, reached, 8)
 	h.buf = appendU64(h.buf, fl)
 	b.ended = true
 }

@@ -58,7 +58,6 @@ import (
 	"errors"
 	"io"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -131,9 +130,7 @@ type Log struct {
 	pipe *pipe.Pipe
 	w    *writer
 
-	mu     sync.Mutex // guards hs and closed (not on the data path)
-	hs     []*Handler
-	closed bool
+	hs pipe.Handlers[*Handler]
 }
 
 // ErrClosed is the panic value when a Handler is created after Close.
@@ -189,14 +186,7 @@ func newLog(out io.Writer, c io.Closer, opt Options) (*Log, error) {
 // Handler returns a new Handler for one worker. Create one per worker
 // goroutine before starting it; the Handler must not be shared.
 func (l *Log) Handler() *Handler {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		panic(ErrClosed)
-	}
-	h := newHandler(l, uint64(len(l.hs)+1))
-	l.hs = append(l.hs, h)
-	return h
+	return l.hs.Add(ErrClosed, func(n int) *Handler { return newHandler(l, uint64(n+1)) })
 }
 
 // Close writes what every Handler has buffered, waits for the writer to
@@ -206,27 +196,16 @@ func (l *Log) Handler() *Handler {
 // and after the Tables were flushed (so that every transaction was
 // logged). Later calls return the same error.
 func (l *Log) Close() error {
-	l.mu.Lock()
-	if !l.closed {
-		l.closed = true
-		for _, h := range l.hs {
-			h.publish()
-			if len(h.buf) > 0 {
-				h.buf = l.pipe.Put(h.buf)
-			}
-		}
-	}
-	l.mu.Unlock()
-	return l.pipe.Close()
+	return l.hs.Close(l.pipe, func(h *Handler) {
+		h.publish()
+		h.buf = l.pipe.Put(h.buf)
+	})
 }
 
 // Stats returns the counters; safe from any goroutine, at any time.
 func (l *Log) Stats() Stats {
 	var s Stats
-	l.mu.Lock()
-	hs := l.hs
-	l.mu.Unlock()
-	for _, h := range hs {
+	for _, h := range l.hs.All() {
 		h.mu.Lock()
 		s.HTTP.Add(&h.pub.http)
 		s.Logged += h.pub.logged

@@ -14,6 +14,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/outputs/internal/filecache"
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 )
 
 // writer runs on the pipe's writer goroutine only (its counters are read
@@ -87,18 +88,11 @@ func newWriter(out io.Writer, c io.Closer, opt *Options) *writer {
 func (w *writer) consume(b []byte) error {
 	w.lines = w.lines[:0]
 	for len(b) > 0 {
-		if len(b) < hdrLen {
+		op, id, arg, p, rest, ok := pipe.NextRecord(b)
+		if !ok {
 			return errFraming
 		}
-		op := b[0]
-		id := binary.LittleEndian.Uint64(b[1:])
-		arg := binary.LittleEndian.Uint64(b[9:])
-		n := int(binary.LittleEndian.Uint32(b[17:]))
-		if len(b) < hdrLen+n {
-			return errFraming
-		}
-		p := b[hdrLen : hdrLen+n]
-		b = b[hdrLen+n:]
+		b = rest
 		switch op {
 		case opLine:
 			if !decodeRecord(p, &w.rec) {
