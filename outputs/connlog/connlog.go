@@ -46,6 +46,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -155,7 +156,7 @@ type Handler struct {
 	since  time.Time // when the first line of buf was written
 	every  time.Duration
 	digest bool
-	free   []*digests
+	free   connstate.Free[digests]
 	rec    record
 	sums   [2][sha256.Size]byte
 	lines  uint64
@@ -173,24 +174,11 @@ func (h *Handler) Opened(c *reassembly.Conn) {
 	}
 }
 
-func (h *Handler) getDigests() *digests {
-	if n := len(h.free); n > 0 {
-		d := h.free[n-1]
-		h.free[n-1] = nil
-		h.free = h.free[:n-1]
-		return d
-	}
-	return &digests{h: [2]hash.Hash{sha256.New(), sha256.New()}}
-}
+func (h *Handler) getDigests() *digests { return h.free.Get(newDigests) }
 
-func (h *Handler) ctx(c *reassembly.Conn) *digests {
-	d, _ := c.Ctx.(*digests)
-	if d == nil { // Opened was not seen by this handler
-		d = h.getDigests()
-		c.Ctx = d
-	}
-	return d
-}
+func newDigests() *digests { return &digests{h: [2]hash.Hash{sha256.New(), sha256.New()}} }
+
+func (h *Handler) ctx(c *reassembly.Conn) *digests { return connstate.Of(c, h.getDigests) }
 
 // Sent implements reassembly.Handler.
 func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
@@ -215,8 +203,7 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 			h.rec.sum[i] = d.h[i].Sum(h.sums[i][:0])
 			d.h[i].Reset()
 		}
-		h.free = append(h.free, d)
-		c.Ctx = nil
+		h.free.Release(c, d)
 	}
 	wasEmpty := len(h.buf) == 0
 	h.buf = appendRecord(h.buf, &h.rec, c.History())

@@ -60,6 +60,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/filecache"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/reassembly"
@@ -196,7 +197,7 @@ type Handler struct {
 
 	idHi uint64 // handler index, high bits of file ids
 	next uint64 // connection serial
-	free []*flow
+	free connstate.Free[flow]
 	live map[*flow]struct{} // only for Close of unclosed connections
 }
 
@@ -216,15 +217,8 @@ func (h *Handler) Opened(c *reassembly.Conn) {
 }
 
 func (h *Handler) newFlow() *flow {
-	var f *flow
-	if n := len(h.free); n > 0 {
-		f = h.free[n-1]
-		h.free[n-1] = nil
-		h.free = h.free[:n-1]
-		*f = flow{}
-	} else {
-		f = new(flow)
-	}
+	f := h.free.Get(connstate.New[flow])
+	*f = flow{}
 	h.next++
 	f.id = h.idHi | h.next<<1
 	if h.live == nil {
@@ -234,14 +228,7 @@ func (h *Handler) newFlow() *flow {
 	return f
 }
 
-func (h *Handler) ctx(c *reassembly.Conn) *flow {
-	f, _ := c.Ctx.(*flow)
-	if f == nil { // Opened was not seen by this handler
-		f = h.newFlow()
-		c.Ctx = f
-	}
-	return f
-}
+func (h *Handler) ctx(c *reassembly.Conn) *flow { return connstate.Of(c, h.newFlow) }
 
 // Sent implements reassembly.Handler.
 func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
@@ -295,8 +282,7 @@ func (h *Handler) Closed(c *reassembly.Conn, _ reassembly.Reason) {
 	f := h.ctx(c)
 	h.end(f)
 	delete(h.live, f)
-	h.free = append(h.free, f)
-	c.Ctx = nil
+	h.free.Release(c, f)
 	h.tick()
 }
 

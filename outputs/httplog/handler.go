@@ -6,6 +6,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/http1"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -26,7 +27,7 @@ type Handler struct {
 	idHi   uint64 // handler number, high bits of body ids
 	nextID uint64
 
-	free   []*conn
+	free   connstate.Free[conn]
 	logged uint64
 	files  uint64
 	events uint32 // transactions and closes: every 32nd publishes
@@ -105,26 +106,12 @@ func (h *Handler) Logged() uint64 { return h.logged }
 func (h *Handler) Opened(c *reassembly.Conn) { c.Ctx = h.newConn() }
 
 func (h *Handler) newConn() *conn {
-	var cs *conn
-	if n := len(h.free); n > 0 {
-		cs = h.free[n-1]
-		h.free[n-1] = nil
-		h.free = h.free[:n-1]
-	} else {
-		cs = &conn{}
-	}
+	cs := h.free.Get(connstate.New[conn])
 	cs.s = h.p.NewConnState()
 	return cs
 }
 
-func (h *Handler) ctx(c *reassembly.Conn) *conn {
-	cs, _ := c.Ctx.(*conn)
-	if cs == nil { // Opened was not seen by this handler
-		cs = h.newConn()
-		c.Ctx = cs
-	}
-	return cs
-}
+func (h *Handler) ctx(c *reassembly.Conn) *conn { return connstate.Of(c, h.newConn) }
 
 // Sent implements reassembly.Handler: client bytes.
 func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
@@ -157,8 +144,7 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	}
 	cs.bodies = cs.bodies[:0]
 	cs.prefix = cs.prefix[:0]
-	h.free = append(h.free, cs)
-	c.Ctx = nil
+	h.free.Release(c, cs)
 	if h.events++; h.events%publishEvery == 0 {
 		h.publish()
 	}
