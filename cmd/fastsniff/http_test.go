@@ -479,7 +479,7 @@ func TestHTTPFlags(t *testing.T) {
 func TestHTTPLogStdout(t *testing.T) {
 	path := filepath.Join(seedPcapDir, "sniffer-03-keepalive.pcap")
 	if _, err := os.Stat(path); err != nil {
-		t.Skip(err)
+		t.Fatal(err) // bundled with the repository
 	}
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), []string{"-r", path, "--http-log", "-", "-q"}, &stdout, &stderr); code != 0 {

@@ -218,9 +218,7 @@ func TestLiveCLIMatchesOffline(t *testing.T) {
 	files := map[string]string{
 		"flowgen": liveGen(t, flowgen.Config{Seed: 9, Conns: 200, VLANShare: 0.3, IPv6Share: 0.2, Reorder: 0.01, Loss: 0.01}),
 	}
-	if p := filepath.Join(seedPcapDir, "sniffer-06-gmail.pcap"); fileExists(p) {
-		files["gmail"] = p
-	}
+	files["gmail"] = filepath.Join(seedPcapDir, "sniffer-06-gmail.pcap")
 	for name, file := range files {
 		want := liveOfflineSet(t, file)
 		for _, workers := range []string{"1", "2"} {
@@ -389,7 +387,7 @@ func TestLiveCLIDropPrivileges(t *testing.T) {
 func TestLiveCLIMetrics(t *testing.T) {
 	file := filepath.Join(seedPcapDir, "sniffer-06-gmail.pcap")
 	if !fileExists(file) {
-		t.Skip("bundled capture missing")
+		t.Fatal("bundled capture missing: " + file)
 	}
 	v := newLiveNS(t)
 	var m map[string]float64
