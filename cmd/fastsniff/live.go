@@ -113,7 +113,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 
 	// Outputs are opened in Ready: after -Z dropped privileges, as
 	// tcpdump opens its savefile.
-	ms, err := startMetrics(&o.metrics, stderr, o.quiet)
+	ms, err := startMetrics(ctx, &o.metrics, stderr, o.quiet)
 	if err != nil {
 		return err
 	}

@@ -119,7 +119,13 @@ func (w *lineWatch) String() string {
 // SIGINT would, and returns the exit code and stderr.
 func liveRunCLI(t *testing.T, v *liveNS, send func(), args ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
+	return liveRunCLICtx(t, context.Background(), v, send, args...)
+}
+
+// liveRunCLICtx is liveRunCLI with a base context (for test hooks).
+func liveRunCLICtx(t *testing.T, base context.Context, v *liveNS, send func(), args ...string) (int, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(base)
 	defer cancel()
 	stderr := newLineWatch("fastsniff: listening on")
 	code := make(chan int, 1)
@@ -391,9 +397,8 @@ func TestLiveCLIMetrics(t *testing.T) {
 	}
 	v := newLiveNS(t)
 	var m map[string]float64
-	metricsHook = func(a string) { m = scrapeMetrics(t, a) }
-	defer func() { metricsHook = nil }()
-	code, stderr := liveRunCLI(t, v, func() { v.replay(t, file, "--mbps=100") }, "--workers", "2", "--metrics", "127.0.0.1:0")
+	ctx := withMetricsHook(context.Background(), func(a string) { m = scrapeMetrics(t, a) })
+	code, stderr := liveRunCLICtx(t, ctx, v, func() { v.replay(t, file, "--mbps=100") }, "--workers", "2", "--metrics", "127.0.0.1:0")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -18,20 +19,27 @@ func addMetricsFlags(fs *flag.FlagSet, o *metricsOptions) {
 	fs.StringVar(&o.addr, "metrics", "", "serve Prometheus metrics on http://`ADDR`/metrics (host:port, listening on that address only; off by default)")
 }
 
-// metricsHook, when set (tests), is called with the address the metrics
-// server listens on once the capture is over and every output is closed,
-// just before the server stops.
-var metricsHook func(addr string)
+// metricsHookKey carries, in the context given to run (tests only), a
+// func(addr string) called with the address the metrics server listens on
+// once the capture is over and every output is closed, just before the
+// server stops.
+type metricsHookKey struct{}
+
+// withMetricsHook returns ctx carrying hook (see metricsHookKey).
+func withMetricsHook(ctx context.Context, hook func(addr string)) context.Context {
+	return context.WithValue(ctx, metricsHookKey{}, hook)
+}
 
 // metricsServer is the --metrics endpoint of a run. A nil *metricsServer
 // (no --metrics) accepts every call and does nothing.
 type metricsServer struct {
-	col *metrics.Collector
-	srv *metrics.Server
+	col  *metrics.Collector
+	srv  *metrics.Server
+	hook func(addr string)
 }
 
 // startMetrics starts the server, or returns nil without --metrics.
-func startMetrics(o *metricsOptions, stderr io.Writer, quiet bool) (*metricsServer, error) {
+func startMetrics(ctx context.Context, o *metricsOptions, stderr io.Writer, quiet bool) (*metricsServer, error) {
 	if o.addr == "" {
 		return nil, nil
 	}
@@ -43,7 +51,8 @@ func startMetrics(o *metricsOptions, stderr io.Writer, quiet bool) (*metricsServ
 	if !quiet {
 		fmt.Fprintf(stderr, "fastsniff: metrics on http://%s/metrics\n", srv.Addr())
 	}
-	return &metricsServer{col: col, srv: srv}, nil
+	hook, _ := ctx.Value(metricsHookKey{}).(func(string))
+	return &metricsServer{col: col, srv: srv, hook: hook}, nil
 }
 
 // set adds or replaces a named source ("engine", "http", "kernel",
@@ -88,13 +97,13 @@ func fillFromSummary(s *metrics.Snapshot, sum *offline.Summary) {
 	s.PerWorker = sum.PerWorker
 }
 
-// close stops the server (after metricsHook).
+// close stops the server (after the test hook, if any).
 func (m *metricsServer) close() {
 	if m == nil {
 		return
 	}
-	if metricsHook != nil {
-		metricsHook(m.srv.Addr().String())
+	if m.hook != nil {
+		m.hook(m.srv.Addr().String())
 	}
 	m.srv.Close()
 }

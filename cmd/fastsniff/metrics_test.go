@@ -46,7 +46,7 @@ func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 }
 
 // TestMetricsMatchSummary runs a capture with --metrics on 127.0.0.1:0,
-// scrapes /metrics once the run is over (metricsHook) and checks the
+// scrapes /metrics once the run is over (the metrics hook) and checks the
 // counters against the run's summary on stderr and the HTTP log.
 func TestMetricsMatchSummary(t *testing.T) {
 	pcap := filepath.Join(seedPcapDir, "sniffer-06-gmail.pcap")
@@ -55,19 +55,18 @@ func TestMetricsMatchSummary(t *testing.T) {
 	}
 	var m map[string]float64
 	var addr string
-	metricsHook = func(a string) {
+	ctx := withMetricsHook(context.Background(), func(a string) {
 		addr = a
 		m = scrapeMetrics(t, a)
-	}
-	defer func() { metricsHook = nil }()
+	})
 	logPath := filepath.Join(t.TempDir(), "http.log")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-r", pcap, "--workers", "2", "--metrics", "127.0.0.1:0", "--http-log", logPath}, &stdout, &stderr)
+	code := run(ctx, []string{"-r", pcap, "--workers", "2", "--metrics", "127.0.0.1:0", "--http-log", logPath}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if m == nil {
-		t.Fatal("metricsHook was not called")
+		t.Fatal("the metrics hook was not called")
 	}
 	if !strings.HasPrefix(addr, "127.0.0.1:") || !strings.Contains(stderr.String(), "metrics on http://"+addr+"/metrics") {
 		t.Errorf("address %q, stderr %q", addr, stderr.String())
@@ -132,7 +131,7 @@ func TestMetricsDuringRun(t *testing.T) {
 	if _, err := os.Stat(pcap); err != nil {
 		t.Fatal(err) // bundled with the repository
 	}
-	ms, err := startMetrics(&metricsOptions{addr: "127.0.0.1:0"}, io.Discard, true)
+	ms, err := startMetrics(context.Background(), &metricsOptions{addr: "127.0.0.1:0"}, io.Discard, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 
 // runOffline is `fastsniff -r`.
 func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error {
-	ms, err := startMetrics(&o.metrics, stderr, o.quiet)
+	ms, err := startMetrics(ctx, &o.metrics, stderr, o.quiet)
 	if err != nil {
 		return err
 	}
