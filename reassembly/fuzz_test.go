@@ -52,6 +52,8 @@ func FuzzTable(f *testing.F) {
 			if off+n <= len(payload) {
 				s.Payload = payload[off : off+n]
 			}
+			// payload is never modified during a run: it may be stable
+			s.Stable = in[0]&0x40 != 0
 			tb.Feed(s)
 			if st := tb.Stats(); st.Buffered > uint64(cfg.MaxBuffer)+4096 || st.Active > uint64(cfg.MaxConns) {
 				t.Fatalf("limits: buffered %d active %d", st.Buffered, st.Active)

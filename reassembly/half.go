@@ -4,7 +4,8 @@ package reassembly
 type seg struct {
 	off  uint64 // stream offset of data[0]
 	data []byte // the bytes still to deliver: a window into buf
-	buf  []byte // the pooled buffer that holds data (returned on release)
+	buf  []byte // the pooled buffer that holds data (returned on release); nil for a stable payload
+	size int    // bytes it counts against the buffer limits
 }
 
 // half is one direction of a connection: the bytes one endpoint sends, the

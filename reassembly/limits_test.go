@@ -156,3 +156,41 @@ func TestHostileSequenceNumbersStayBounded(t *testing.T) {
 	}
 	t.Logf("%+v", st)
 }
+
+// A stable payload (Segment.Stable: a memory-mapped file) waiting for its
+// ACK is kept by reference, not copied, and never written to, even when
+// OverlapLast lets a later copy win.
+func TestStablePayloadsAreNotCopied(t *testing.T) {
+	for _, policy := range []OverlapPolicy{OverlapFirst, OverlapLast} {
+		sc := defScript()
+		r := newRecorder()
+		tb := NewTable(Config{Overlap: policy}, r)
+		for _, p := range handshake() {
+			tb.Feed(sc.seg(p))
+		}
+		first := []byte("GOOD-DATA")
+		s := sc.seg(pkt{from: 'c', flags: "P.", seq: 1, ack: 1})
+		s.Payload, s.Stable = first, true
+		tb.Feed(s)
+		if st := tb.Stats(); st.BufAllocs != 0 || st.Buffered != uint64(len(first)) {
+			t.Fatalf("stable payload: %d buffer allocations, %d bytes buffered", st.BufAllocs, st.Buffered)
+		}
+		evil := sc.seg(pkt{from: 'c', flags: "P.", seq: 1, ack: 1, data: "EVIL"})
+		tb.Feed(evil)
+		tb.Feed(sc.seg(pkt{from: 's', flags: ".", seq: 1, ack: 10}))
+		tb.Flush(ReasonFlush)
+		want := "GOOD-DATA"
+		if policy == OverlapLast {
+			want = "EVIL-DATA"
+		}
+		if got := string(r.conns[0].streams[0]); got != want {
+			t.Errorf("policy %d: delivered %q, want %q", policy, got, want)
+		}
+		if string(first) != "GOOD-DATA" {
+			t.Errorf("policy %d: the stable payload was written to: %q", policy, first)
+		}
+		if st := tb.Stats(); st.Buffered != 0 {
+			t.Errorf("policy %d: %d bytes still buffered", policy, st.Buffered)
+		}
+	}
+}

@@ -96,6 +96,11 @@ type Segment struct {
 	// Truncated counts payload bytes the packet carried on the wire but the
 	// capture cut off (snap length). They are reported as a gap.
 	Truncated int
+	// Stable promises that Payload stays valid and unchanged until the
+	// Table is flushed (a memory-mapped capture file): bytes that must wait
+	// for their ACK are then kept by reference instead of copied. The
+	// Table never writes into a stable payload.
+	Stable bool
 }
 
 // SetAddrs fills Src, Dst and V6 from netip addresses (a convenience for

@@ -5,7 +5,7 @@ import "bytes"
 // insert takes the payload of a segment of direction d starting at seq:
 // delivered straight from the packet when the peer already ACKed it (no
 // copy), otherwise copied once into a pooled buffer.
-func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
+func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, stable bool, ts int64) {
 	h := &c.half[d]
 	start := h.seqOff(seq)
 	end := start + int64(len(payload))
@@ -54,17 +54,17 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, ts int64) {
 			}
 		}
 	}
-	t.buffer(c, d, off, payload)
+	t.buffer(c, d, off, payload, stable)
 }
 
 // buffer stores payload at stream offset off (>= nextOff), resolving
 // overlaps with what is buffered by the Overlap policy.
-func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte) {
+func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, stable bool) {
 	h := &c.half[d]
 	end := off + uint64(len(payload))
 	n := len(h.segs)
 	if n == 0 || h.segs[n-1].end() <= off {
-		t.addSeg(c, h, n, off, payload)
+		t.addSeg(c, h, n, off, payload, stable)
 		return
 	}
 	// first segment that ends after off
@@ -82,13 +82,13 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte) {
 	added, overlapped, conflict := false, false, false
 	for cur < end {
 		if i >= len(h.segs) || h.segs[i].off >= end {
-			t.addSeg(c, h, i, cur, payload[cur-off:])
+			t.addSeg(c, h, i, cur, payload[cur-off:], stable)
 			added = true
 			break
 		}
 		o := &h.segs[i]
 		if o.off > cur {
-			t.addSeg(c, h, i, cur, payload[cur-off:o.off-off])
+			t.addSeg(c, h, i, cur, payload[cur-off:o.off-off], stable)
 			added = true
 			i++
 			cur = h.segs[i].off
@@ -104,6 +104,11 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte) {
 		if !bytes.Equal(mine, theirs) {
 			conflict = true
 			if t.cfg.Overlap == OverlapLast {
+				if o.buf == nil {
+					// never write into a stable payload: copy it first
+					t.own(c, h, o)
+					theirs = o.data[cur-o.off : oe-o.off]
+				}
 				copy(theirs, mine)
 			}
 		}
@@ -127,31 +132,53 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte) {
 	}
 }
 
-// addSeg inserts a copy of b at index i of h.segs.
-func (t *Table) addSeg(c *Conn, h *half, i int, off uint64, b []byte) {
-	buf := t.pool.get(len(b))
-	copy(buf, b)
+// addSeg inserts b at index i of h.segs: a copy in a pooled buffer, or b
+// itself when it is stable (see Segment.Stable).
+func (t *Table) addSeg(c *Conn, h *half, i int, off uint64, b []byte, stable bool) {
+	sg := seg{off: off}
+	if stable {
+		sg.data, sg.size = b[:len(b):len(b)], len(b)
+	} else {
+		sg.buf = t.pool.get(len(b))
+		copy(sg.buf, b)
+		sg.data, sg.size = sg.buf, cap(sg.buf)
+	}
 	h.segs = append(h.segs, seg{})
 	if i < len(h.segs)-1 {
 		copy(h.segs[i+1:], h.segs[i:])
 	}
-	h.segs[i] = seg{off: off, data: buf, buf: buf}
+	h.segs[i] = sg
 	if c.half[0].buffered+c.half[1].buffered == 0 {
 		t.buffering.pushBack(c)
 	}
-	h.buffered += cap(buf)
-	t.stats.Buffered += uint64(cap(buf))
+	t.account(h, sg.size)
+}
+
+// account adds n (may be negative) to the buffered bytes.
+func (t *Table) account(h *half, n int) {
+	h.buffered += n
+	t.stats.Buffered += uint64(n)
 	if t.stats.Buffered > t.stats.MaxBuffered {
 		t.stats.MaxBuffered = t.stats.Buffered
 	}
 }
 
+// own replaces a stable segment's bytes by a pooled copy, so they may be
+// written to.
+func (t *Table) own(c *Conn, h *half, o *seg) {
+	buf := t.pool.get(len(o.data))
+	copy(buf, o.data)
+	t.account(h, cap(buf)-o.size)
+	o.data, o.buf, o.size = buf, buf, cap(buf)
+}
+
 // popSeg releases h.segs[0].
 func (t *Table) popSeg(c *Conn, h *half) {
-	b := h.segs[0].buf
-	h.buffered -= cap(b)
-	t.stats.Buffered -= uint64(cap(b))
-	t.pool.put(b)
+	sg := &h.segs[0]
+	t.account(h, -sg.size)
+	if sg.buf != nil {
+		t.pool.put(sg.buf)
+	}
 	copy(h.segs, h.segs[1:])
 	h.segs[len(h.segs)-1] = seg{}
 	h.segs = h.segs[:len(h.segs)-1]

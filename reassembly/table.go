@@ -328,7 +328,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	if n > 0 || s.Truncated > 0 {
 		c.addHist(d, 'D')
 		if n > 0 {
-			t.insert(c, d, seq, s.Payload, s.TS)
+			t.insert(c, d, seq, s.Payload, s.Stable, s.TS)
 		}
 	}
 	if !h.maxValid || h.maxEnd.LessThan(end) {

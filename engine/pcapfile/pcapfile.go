@@ -47,6 +47,10 @@ type Packet struct {
 	// Link is the link type of the file (pcap) or of the packet's
 	// interface (pcapng; possibly one decode does not support).
 	Link decode.LinkType
+	// Stable is set when Data stays valid and unchanged until the Reader
+	// is closed, whatever is read after it (a memory-mapped file), not only
+	// until the next read.
+	Stable bool
 }
 
 // ErrTruncated is wrapped by the error for a file that ends inside a
@@ -299,7 +303,8 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 		}
 		r.n++
 		p := &batch[n]
-		if r.cur.mm != nil {
+		p.Stable = r.cur.mm != nil
+		if p.Stable {
 			// mapped: the record is the packet, no copy
 			p.Data = data
 		} else {
