@@ -60,6 +60,11 @@ func FuzzTable(f *testing.F) {
 			}
 		}
 		tb.Flush(ReasonFlush)
+		for i := range payload {
+			if payload[i] != byte(i*7) {
+				t.Fatalf("the Table wrote into a fed payload at %d", i)
+			}
+		}
 		st := tb.Stats()
 		if st.Buffered != 0 || st.Active != 0 {
 			t.Fatalf("after flush: buffered %d active %d", st.Buffered, st.Active)
