@@ -232,11 +232,6 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				// a reassembled IP datagram lives in the decoder's buffer,
 				// which the next packet reuses: rare, so copy it
 				seg.Payload = append([]byte(nil), seg.Payload...)
-			} else {
-				// a mapped file outlives every Table of the run (the
-				// workers are flushed before the reader is closed): the
-				// Table may keep its bytes without copying them
-				seg.Stable = p.Stable
 			}
 			sum.Segments++
 			if inline {

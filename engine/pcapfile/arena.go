@@ -5,8 +5,9 @@ package pcapfile
 // of the Reader's own, so they stay valid for as long as the caller keeps
 // the returned arena — across later ReadBatchInto calls with other arenas.
 // A pipeline that hands batches to other goroutines cycles a few arenas
-// this way. (Packets of uncompressed pcap files are not copied at all:
-// they point into the file's memory mapping, valid until Close.)
+// this way. (Uncompressed pcap files are read straight into the arena, so
+// their packets are copied once, from the file; the records a batch does
+// not take are moved to the next call's arena.)
 func (r *Reader) ReadBatchInto(batch []Packet, arena []byte) (int, []byte, error) {
 	own := r.arena
 	r.arena = arena[:0]

@@ -30,7 +30,6 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"golang.org/x/sys/unix"
 
 	"github.com/fastsniff/fastsniff/engine/decode"
 )
@@ -47,10 +46,6 @@ type Packet struct {
 	// Link is the link type of the file (pcap) or of the packet's
 	// interface (pcapng; possibly one decode does not support).
 	Link decode.LinkType
-	// Stable is set when Data stays valid and unchanged until the Reader
-	// is closed, whatever is read after it (a memory-mapped file), not only
-	// until the next read.
-	Stable bool
 }
 
 // ErrTruncated is wrapped by the error for a file that ends inside a
@@ -89,15 +84,11 @@ type source struct {
 	gz   *gzip.Reader
 	pcap *pcapgo.Reader
 	ng   *pcapgo.NgReader
-	mm   *mapped         // plain pcap read through a memory mapping
+	st   *streamed       // plain pcap, read into the batches' arenas
 	link decode.LinkType // pcap only
 }
 
 func (s *source) close() {
-	if s.mm != nil && !s.mm.kept {
-		_ = unix.Munmap(s.mm.m)
-		s.mm = nil
-	}
 	if s.gz != nil {
 		s.gz.Close()
 	}
@@ -105,9 +96,6 @@ func (s *source) close() {
 }
 
 func (s *source) read() ([]byte, gopacket.CaptureInfo, error) {
-	if s.mm != nil {
-		return s.mm.read()
-	}
 	if s.ng != nil {
 		return s.ng.ZeroCopyReadPacketData()
 	}
@@ -183,7 +171,7 @@ func openSource(path string) (*source, error) {
 			return nil, ferr("unsupported link type %d%s", uint16(s.link), linkName(p.LinkType()))
 		}
 		if s.gz == nil {
-			s.mm = mapPcap(f, magic, p.Snaplen())
+			s.st = streamPcap(f, magic, p.Snaplen())
 		}
 	case magicPcapng:
 		ng, err := pcapgo.NewNgReader(r, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
@@ -225,13 +213,12 @@ func errText(err error) string {
 // Reader reads capture files in order as one capture.
 type Reader struct {
 	paths []string
-	idx   int      // next file to open
-	cur   *source  // open file, or nil
-	path  string   // its name
-	n     int      // packets read from it
-	arena []byte   // packet bytes of the current batch
-	err   error    // to return on the next call
-	maps  [][]byte // mappings of files read, unmapped by Close
+	idx   int     // next file to open
+	cur   *source // open file, or nil
+	path  string  // its name
+	n     int     // packets read from it
+	arena []byte  // packet bytes of the current batch
+	err   error   // to return on the next call
 }
 
 // Open checks that every file exists and starts with a pcap or pcapng
@@ -290,7 +277,17 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 			}
 			r.cur = s
 		}
-		data, ci, err := r.cur.read()
+		var data []byte
+		var ci gopacket.CaptureInfo
+		var err error
+		if r.cur.st != nil {
+			data, ci, arena, err = r.cur.st.read(arena, len(batch)-n)
+			if err == errBatchFull {
+				break
+			}
+		} else {
+			data, ci, err = r.cur.read()
+		}
 		if err != nil {
 			ferr := r.fileErr(err, ci)
 			r.release(r.cur)
@@ -303,10 +300,8 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 		}
 		r.n++
 		p := &batch[n]
-		p.Stable = r.cur.mm != nil
-		if p.Stable {
-			// mapped: the record is the packet, no copy
-			p.Data = data
+		if r.cur.st != nil {
+			p.Data = data // read in place into the arena
 		} else {
 			if len(arena)+len(data) > cap(arena) {
 				// Earlier packets of this batch keep the old arena alive.
@@ -353,28 +348,16 @@ func (r *Reader) fileErr(err error, ci gopacket.CaptureInfo) error {
 	return &FileError{Path: r.path, Err: fmt.Errorf("packet %d: %s", r.n+1, errText(err))}
 }
 
-// release closes a source; a mapping whose packets were handed out is kept
-// until Close, since they may still be in use.
-func (r *Reader) release(s *source) {
-	if s.mm != nil && s.mm.kept {
-		r.maps = append(r.maps, s.mm.m)
-		s.mm = nil
-	}
-	s.close()
-}
+// release closes a source.
+func (r *Reader) release(s *source) { s.close() }
 
-// Close closes the open file, if any, and releases the memory mappings of
-// the files read: no packet Data may be used after Close. The Reader reads
-// nothing more.
+// Close closes the open file, if any. The Reader reads nothing more;
+// packets already returned stay valid (they are in arenas).
 func (r *Reader) Close() error {
 	if r.cur != nil {
 		r.release(r.cur)
 		r.cur = nil
 	}
-	for _, m := range r.maps {
-		_ = unix.Munmap(m)
-	}
-	r.maps = nil
 	r.idx = len(r.paths)
 	r.err = nil
 	return nil
