@@ -50,6 +50,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			f.Close()
 		}()
 	}
+	if opt.memProfile != "" {
+		f, err := os.Create(opt.memProfile)
+		if err != nil {
+			fmt.Fprintf(stderr, "fastsniff: %v\n", err)
+			return 1
+		}
+		// written at exit: what the run still holds (pools, free lists)
+		// and, as alloc_space, everything it allocated
+		defer func() {
+			_ = pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}()
+	}
 	runner := runOffline
 	if opt.live.iface != "" {
 		runner = runLive

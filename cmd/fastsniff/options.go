@@ -25,6 +25,7 @@ type options struct {
 	quiet      bool
 	reasm      reassembly.Config
 	checksums  bool
+	memProfile string
 	cpuProfile string
 	live       liveOptions    // -i and the flags only a live capture has (live.go)
 	http       httpOptions    // --http-* (http.go)
@@ -62,6 +63,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.reasm.IgnoreVLAN, "no-vlan-key", false, "leave VLAN ids out of the flow key")
 	fs.BoolVar(&o.reasm.NoMidstream, "no-midstream", false, "ignore connections whose SYN was not captured")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile to `FILE`")
+	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile to `FILE` at exit")
 	fs.BoolVar(&o.checksums, "checksums", false, "verify IP and TCP checksums (off: captures carry offloaded checksums)")
 	addLiveFlags(fs, &o.live)
 	addHTTPFlags(fs, &o.http)
