@@ -45,6 +45,15 @@ type Config struct {
 	Progress func(packets, bytes uint64)
 	// BatchSize is the number of packets read at once (default 512).
 	BatchSize int
+	// SingleReader makes one goroutine read and decode every packet and
+	// hand the workers their segments, as it must for pcapng and gzip
+	// files. By default, with two workers or more and plain pcap files,
+	// the workers read the files' chunks themselves (striped.go); the
+	// output is the same either way.
+	SingleReader bool
+	// ChunkSize is the size of the chunks each worker reads in striped
+	// reading (default 512 KiB, at least 64 KiB).
+	ChunkSize int
 	// Started, if set, is called once the workers run, with a Status that
 	// any goroutine may read while the Run goes on (metrics, status lines).
 	Started func(*Status)
@@ -122,6 +131,21 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 	bs := cfg.BatchSize
 	if bs <= 0 {
 		bs = 512
+	}
+	if n >= 2 && !cfg.SingleReader {
+		start := time.Now()
+		cs := cfg.ChunkSize
+		if cs <= 0 {
+			cs = stripeChunk
+		}
+		sr, err := pcapfile.OpenStriped(cs, paths...)
+		if err == nil {
+			defer sr.Close()
+			return runStriped(ctx, cfg, n, sr, start)
+		}
+		if !errors.Is(err, pcapfile.ErrNotPlain) {
+			return Summary{}, err
+		}
 	}
 	r, err := pcapfile.Open(paths...)
 	if err != nil {

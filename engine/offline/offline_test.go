@@ -39,63 +39,81 @@ func (r *reasons) count(why reassembly.Reason) int {
 	return n
 }
 
+// modes are the reading modes: one reader goroutine (with batches of 64
+// packets) and striped reading by the workers (chunks of 64 KiB).
+var modes = []struct {
+	name string
+	cfg  offline.Config
+}{
+	{"single-reader", offline.Config{SingleReader: true, BatchSize: 64}},
+	{"striped", offline.Config{ChunkSize: 64 << 10}},
+}
+
 func TestCancelClosesWithShutdown(t *testing.T) {
 	cfg := flowgen.Mixed(7)
 	cfg.Open = 1 // nothing closes by itself
 	cfg.PortReuse, cfg.RST = 0, 0
+	cfg.Conns = 600
 	path, c := writeGen(t, cfg)
-	for _, workers := range []int{1, 3} {
-		ctx, cancel := context.WithCancel(context.Background())
-		var r reasons
-		batches := 0
-		sum, err := offline.Run(ctx, offline.Config{
-			Workers:   workers,
-			BatchSize: 64,
-			Handler:   r.handler,
-			Progress: func(uint64, uint64) {
-				if batches++; batches == 20 {
+	for _, m := range modes {
+		for _, workers := range []int{1, 3} {
+			ctx, cancel := context.WithCancel(context.Background())
+			var r reasons
+			calls := 0
+			var at uint64
+			rc := m.cfg
+			rc.Workers, rc.Handler = workers, r.handler
+			rc.Progress = func(p, _ uint64) {
+				if calls++; calls == 5 {
+					at = p
 					cancel()
 				}
-			},
-		}, path)
-		cancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if sum.Packets != 20*64 || sum.Packets >= uint64(c.Len()) {
-			t.Errorf("workers %d: read %d packets after cancelling at 1280 (of %d)", workers, sum.Packets, c.Len())
-		}
-		opened := int(sum.Reassembly.Opened)
-		if opened == 0 || r.count(reassembly.ReasonShutdown) != opened {
-			t.Errorf("workers %d: opened %d, closed by shutdown %d", workers, opened, r.count(reassembly.ReasonShutdown))
+			}
+			sum, err := offline.Run(ctx, rc, path)
+			cancel()
+			if err != nil {
+				t.Fatal(err)
+			}
+			// the batch or chunk being read when cancelled is the last
+			if at == 0 || sum.Packets != at || sum.Packets >= uint64(c.Len()) {
+				t.Errorf("%s workers %d: read %d packets after cancelling at %d (of %d)", m.name, workers, sum.Packets, at, c.Len())
+			}
+			opened := int(sum.Reassembly.Opened)
+			if opened == 0 || r.count(reassembly.ReasonShutdown) != opened {
+				t.Errorf("%s workers %d: opened %d, closed by shutdown %d", m.name, workers, opened, r.count(reassembly.ReasonShutdown))
+			}
 		}
 	}
 }
 
 func TestStatusSnapshotWhileRunning(t *testing.T) {
-	path, c := writeGen(t, flowgen.Mixed(8))
-	var st *offline.Status
-	var mid offline.Summary
-	calls := 0
-	sum, err := offline.Run(context.Background(), offline.Config{
-		Workers:   2,
-		BatchSize: 128,
-		Handler:   func(int) reassembly.Handler { return reassembly.Funcs{} },
-		Started:   func(s *offline.Status) { st = s },
-		Progress: func(uint64, uint64) {
+	cfg := flowgen.Mixed(8)
+	cfg.Conns = 600
+	path, c := writeGen(t, cfg)
+	for _, m := range modes {
+		var st *offline.Status
+		var mid offline.Summary
+		var at uint64
+		calls := 0
+		rc := m.cfg
+		rc.Workers = 2
+		rc.Handler = func(int) reassembly.Handler { return reassembly.Funcs{} }
+		rc.Started = func(s *offline.Status) { st = s }
+		rc.Progress = func(p, _ uint64) {
 			if calls++; calls == 5 {
-				mid = st.Snapshot()
+				mid, at = st.Snapshot(), p
 			}
-		},
-	}, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if mid.Packets != 5*128 || len(mid.PerWorker) != 2 {
-		t.Errorf("mid-run snapshot: %d packets, %d workers", mid.Packets, len(mid.PerWorker))
-	}
-	if final := st.Snapshot(); final.Packets != uint64(c.Len()) || final.Reassembly.Opened != sum.Reassembly.Opened {
-		t.Errorf("final snapshot %d packets %d conns, run %d/%d", final.Packets, final.Reassembly.Opened, c.Len(), sum.Reassembly.Opened)
+		}
+		sum, err := offline.Run(context.Background(), rc, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at == 0 || mid.Packets != at || len(mid.PerWorker) != 2 {
+			t.Errorf("%s: mid-run snapshot: %d packets (progress said %d), %d workers", m.name, mid.Packets, at, len(mid.PerWorker))
+		}
+		if final := st.Snapshot(); final.Packets != uint64(c.Len()) || final.Reassembly.Opened != sum.Reassembly.Opened {
+			t.Errorf("%s: final snapshot %d packets %d conns, run %d/%d", m.name, final.Packets, final.Reassembly.Opened, c.Len(), sum.Reassembly.Opened)
+		}
 	}
 }
 

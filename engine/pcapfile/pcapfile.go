@@ -339,13 +339,19 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 
 // fileErr turns a read error into a *FileError, or nil at a clean end.
 func (r *Reader) fileErr(err error, ci gopacket.CaptureInfo) error {
+	return fileErr(r.path, r.n, err, ci)
+}
+
+// fileErr is the *FileError for err in file path after n packets, or nil
+// at a clean end.
+func fileErr(path string, n int, err error, ci gopacket.CaptureInfo) error {
 	switch {
 	case err == io.EOF && ci.CaptureLength == 0:
 		return nil
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
-		return &FileError{Path: r.path, Err: fmt.Errorf("%w in packet %d (after %d complete packets)", ErrTruncated, r.n+1, r.n)}
+		return &FileError{Path: path, Err: fmt.Errorf("%w in packet %d (after %d complete packets)", ErrTruncated, n+1, n)}
 	}
-	return &FileError{Path: r.path, Err: fmt.Errorf("packet %d: %s", r.n+1, errText(err))}
+	return &FileError{Path: path, Err: fmt.Errorf("packet %d: %s", n+1, errText(err))}
 }
 
 // release closes a source.
