@@ -50,6 +50,7 @@ type Conn struct {
 
 	id        uint64
 	key       Key
+	hash      uint64      // key.Hash(): the index's and the ID's
 	ep        [2]Endpoint // by Dir: ep[FromClient] is the client
 	v6        bool
 	start     int64

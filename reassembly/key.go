@@ -52,10 +52,12 @@ func KeyOf(s *Segment, noVLAN bool) (k Key, fromHi bool) {
 }
 
 // Hash returns a hash of the key that is the same for both directions of a
-// flow (the key is canonical), used to pick the worker that owns the flow.
+// flow (the key is canonical), used to pick the worker that owns the flow
+// and, within its Table, to find the connection (see index).
 func (k *Key) Hash() uint64 {
 	// FNV-1a over the fields, 8 bytes at a time, then a final mix: cheap and
-	// good enough to spread flows over a handful of workers.
+	// good enough to spread flows over a handful of workers, and over the
+	// index's slots as well as a random hash (TestIndexOneWorkersShare).
 	h := uint64(14695981039346656037)
 	mix := func(v uint64) {
 		h ^= v

@@ -15,10 +15,10 @@ const maxAhead = 1 << 30
 type Table struct {
 	cfg   Config
 	h     Handler
-	conns map[Key]*Conn
+	conns index
 
 	// the last connection looked up: consecutive packets of one flow are
-	// the common case and skip the map.
+	// the common case and skip the index.
 	cacheKey  Key
 	cacheConn *Conn
 
@@ -45,11 +45,11 @@ func NewTable(cfg Config, h Handler) *Table {
 	t := &Table{
 		cfg:      cfg,
 		h:        h,
-		conns:    make(map[Key]*Conn, 1024),
 		timeout:  int64(cfg.IdleTimeout),
 		lingerNs: int64(cfg.Linger),
 		graceNs:  int64(cfg.ResetGrace),
 	}
+	t.conns.init(1024, cfg.MaxConns)
 	t.lru.idx, t.linger.idx, t.buffering.idx, t.resets.idx = lkMain, lkMain, lkBuf, lkRST
 	t.pool.allocs = &t.stats.BufAllocs
 	t.pool.oversize = &t.stats.OversizeSegs
@@ -120,10 +120,15 @@ func (t *Table) Feed(s *Segment) {
 	}
 	k, fromHi := KeyOf(s, t.cfg.IgnoreVLAN)
 	var c *Conn
+	var h uint64
 	if t.cacheConn != nil && t.cacheKey == k {
 		c = t.cacheConn
-	} else if c = t.conns[k]; c != nil {
-		t.cacheKey, t.cacheConn = k, c
+		h = c.hash
+	} else {
+		h = k.Hash()
+		if c = t.conns.get(&k, h); c != nil {
+			t.cacheKey, t.cacheConn = k, c
+		}
 	}
 	pureSYN := s.Flags&(SYN|ACK|RST) == SYN
 	if c != nil && c.state == StateClosed {
@@ -147,7 +152,7 @@ func (t *Table) Feed(s *Segment) {
 		}
 	}
 	if c == nil {
-		if c = t.open(k, fromHi, s); c == nil {
+		if c = t.open(k, h, fromHi, s); c == nil {
 			return
 		}
 	}
@@ -174,7 +179,7 @@ func serverIsDst(sport, dport uint16) bool {
 	return dport <= sport
 }
 
-func (t *Table) open(k Key, fromHi bool, s *Segment) *Conn {
+func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment) *Conn {
 	f := s.Flags
 	if f&RST != 0 {
 		// a RST for a connection we do not know: nothing to close
@@ -186,7 +191,7 @@ func (t *Table) open(k Key, fromHi bool, s *Segment) *Conn {
 		t.stats.NoSYN++
 		return nil
 	}
-	for len(t.conns) >= t.cfg.MaxConns {
+	for t.conns.len() >= t.cfg.MaxConns {
 		if old := t.linger.head; old != nil {
 			t.linger.remove(old)
 			t.drop(old)
@@ -199,7 +204,7 @@ func (t *Table) open(k Key, fromHi bool, s *Segment) *Conn {
 		break
 	}
 	c := t.newConn()
-	c.key = k
+	c.key, c.hash = k, h
 	senderIsClient := true
 	switch {
 	case syn && f&ACK == 0:
@@ -224,8 +229,8 @@ func (t *Table) open(k Key, fromHi bool, s *Segment) *Conn {
 	} else {
 		c.state = StateEstablished
 	}
-	c.id = connID(&k, s.TS, s.Seq)
-	t.conns[k] = c
+	c.id = connID(h, s.TS, s.Seq)
+	t.conns.insert(c, h)
 	t.cacheKey, t.cacheConn = k, c
 	t.lru.pushFront(c)
 	t.stats.Opened++
@@ -237,8 +242,10 @@ func (t *Table) open(k Key, fromHi bool, s *Segment) *Conn {
 	return c
 }
 
-func connID(k *Key, ts int64, seq Seq) uint64 {
-	h := k.Hash() ^ uint64(ts)*0x9e3779b97f4a7c15 ^ uint64(seq)<<21
+// connID mixes the key's hash (Key.Hash), the first timestamp and the first
+// sequence number.
+func connID(kh uint64, ts int64, seq Seq) uint64 {
+	h := kh ^ uint64(ts)*0x9e3779b97f4a7c15 ^ uint64(seq)<<21
 	h ^= h >> 31
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 29
@@ -267,9 +274,7 @@ func (t *Table) newConn() *Conn {
 
 // drop forgets a closed connection and recycles it.
 func (t *Table) drop(c *Conn) {
-	if t.conns[c.key] == c {
-		delete(t.conns, c.key)
-	}
+	t.conns.remove(c, c.hash)
 	if t.cacheConn == c {
 		t.cacheConn = nil
 	}
