@@ -1,6 +1,7 @@
 package reassembly
 
 import (
+	"math/rand/v2"
 	"net/netip"
 	"testing"
 )
@@ -106,4 +107,32 @@ func BenchmarkManyConns(b *testing.B) {
 		flows = append(flows, benchFlow(netip.AddrPortFrom(a, uint16(1024+i%50000)), 20, 512, false))
 	}
 	benchSegments(b, flows, true)
+}
+
+// BenchmarkManyConnsShuffled: 10,000 connections whose segments arrive in
+// a random interleaving (each flow's own order kept), every segment with a
+// newer timestamp than the last: the working set is all the connections,
+// and the capture clock moves on every packet.
+func BenchmarkManyConnsShuffled(b *testing.B) {
+	var flows [][]*Segment
+	for i := 0; i < 10000; i++ {
+		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
+		flows = append(flows, benchFlow(netip.AddrPortFrom(a, uint16(1024+i%50000)), 20, 512, false))
+	}
+	var order []int
+	for i, f := range flows {
+		for range f {
+			order = append(order, i)
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+	next := make([]int, len(flows))
+	shuffled := make([]*Segment, 0, len(order))
+	for i, fi := range order {
+		s := flows[fi][next[fi]]
+		next[fi]++
+		s.TS += int64(i) * 1000
+		shuffled = append(shuffled, s)
+	}
+	benchSegments(b, [][]*Segment{shuffled}, false)
 }
