@@ -4,8 +4,11 @@ package reassembly
 type seg struct {
 	off  uint64 // stream offset of data[0]
 	data []byte // the bytes still to deliver: a window into buf
-	buf  []byte // the pooled buffer that holds data (returned on release); nil for a stable payload
+	buf  []byte // the pooled buffer that holds data (returned on release); nil for a stable or leased payload
 	size int    // bytes it counts against the buffer limits
+	// lease is the Segment.Lease the bytes are borrowed under while buf
+	// is nil (leaseForever for a stable payload)
+	lease uint32
 }
 
 // half is one direction of a connection: the bytes one endpoint sends, the

@@ -25,6 +25,14 @@ func classOf(n int) int {
 	return bits.Len(uint(n-1)) - minClassShift
 }
 
+// pooledSize is the capacity of the buffer get(n) returns.
+func pooledSize(n int) int {
+	if c := classOf(n); c < numClasses {
+		return 1 << (c + minClassShift)
+	}
+	return n
+}
+
 // get returns a buffer with len n.
 func (p *pool) get(n int) []byte {
 	c := classOf(n)

@@ -101,6 +101,20 @@ type Segment struct {
 	// for their ACK are then kept by reference instead of copied. The
 	// Table never writes into a stable payload.
 	Stable bool
+	// Lease, when not 0, promises that Payload stays valid and unchanged
+	// until the caller calls Table.EndLease(Lease): bytes that must wait
+	// for their ACK are kept by reference until then, and EndLease copies
+	// those still waiting. A capture engine reading into a few recycled
+	// buffers gives each buffer a lease and ends it before reusing the
+	// buffer: payload acknowledged in the meantime is never copied.
+	Lease uint32
+}
+
+func (s *Segment) lease() uint32 {
+	if s.Stable {
+		return leaseForever
+	}
+	return s.Lease
 }
 
 // SetAddrs fills Src, Dst and V6 from netip addresses (a convenience for

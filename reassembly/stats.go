@@ -28,6 +28,7 @@ type Stats struct {
 	MaxBuffered  uint64 // high-water mark of Buffered
 	BufAllocs    uint64 // buffers allocated (steady state: stops growing)
 	OversizeSegs uint64 // segments above the largest pooled buffer size
+	LeaseCopied  uint64 // leased payload bytes copied when their lease ended (Segment.Lease)
 }
 
 // Add adds o's counters to s (Active and Buffered too: totals over
@@ -62,6 +63,7 @@ func (s *Stats) Add(o *Stats) {
 	}
 	s.BufAllocs += o.BufAllocs
 	s.OversizeSegs += o.OversizeSegs
+	s.LeaseCopied += o.LeaseCopied
 }
 
 // ClosedBy returns how many connections closed for reason r.

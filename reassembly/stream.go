@@ -5,7 +5,7 @@ import "bytes"
 // insert takes the payload of a segment of direction d starting at seq:
 // delivered straight from the packet when the peer already ACKed it (no
 // copy), otherwise copied once into a pooled buffer.
-func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, stable bool, ts int64) {
+func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, lease uint32, ts int64) {
 	h := &c.half[d]
 	start := h.seqOff(seq)
 	end := start + int64(len(payload))
@@ -54,17 +54,17 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, stable bool, ts 
 			}
 		}
 	}
-	t.buffer(c, d, off, payload, stable)
+	t.buffer(c, d, off, payload, lease)
 }
 
 // buffer stores payload at stream offset off (>= nextOff), resolving
 // overlaps with what is buffered by the Overlap policy.
-func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, stable bool) {
+func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, lease uint32) {
 	h := &c.half[d]
 	end := off + uint64(len(payload))
 	n := len(h.segs)
 	if n == 0 || h.segs[n-1].end() <= off {
-		t.addSeg(c, h, n, off, payload, stable)
+		t.addSeg(c, h, n, off, payload, lease)
 		return
 	}
 	// first segment that ends after off
@@ -82,13 +82,13 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, stable bool) 
 	added, overlapped, conflict := false, false, false
 	for cur < end {
 		if i >= len(h.segs) || h.segs[i].off >= end {
-			t.addSeg(c, h, i, cur, payload[cur-off:], stable)
+			t.addSeg(c, h, i, cur, payload[cur-off:], lease)
 			added = true
 			break
 		}
 		o := &h.segs[i]
 		if o.off > cur {
-			t.addSeg(c, h, i, cur, payload[cur-off:o.off-off], stable)
+			t.addSeg(c, h, i, cur, payload[cur-off:o.off-off], lease)
 			added = true
 			i++
 			cur = h.segs[i].off
@@ -133,11 +133,16 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, stable bool) 
 }
 
 // addSeg inserts b at index i of h.segs: a copy in a pooled buffer, or b
-// itself when it is stable (see Segment.Stable).
-func (t *Table) addSeg(c *Conn, h *half, i int, off uint64, b []byte, stable bool) {
+// itself when it is stable or leased (see Segment.Stable, Segment.Lease).
+func (t *Table) addSeg(c *Conn, h *half, i int, off uint64, b []byte, lease uint32) {
 	sg := seg{off: off}
-	if stable {
-		sg.data, sg.size = b[:len(b):len(b)], len(b)
+	if lease != 0 {
+		// counted as the pooled copy would be, so that limits act the
+		// same whether or not the bytes are copied
+		sg.data, sg.size, sg.lease = b[:len(b):len(b)], pooledSize(len(b)), lease
+		if lease != leaseForever {
+			t.leases.note(lease, c)
+		}
 	} else {
 		sg.buf = t.pool.get(len(b))
 		copy(sg.buf, b)

@@ -27,6 +27,8 @@ type Table struct {
 	buffering list // connections holding buffered bytes, oldest first
 	resets    list // connections with a pending RST, oldest first
 
+	leases leases // connections holding leased payloads, by lease
+
 	free []*Conn
 	slab []Conn // connections are allocated in slabs, recycled through free
 	pool pool
@@ -91,6 +93,7 @@ func (t *Table) Flush(r Reason) {
 		t.linger.remove(c)
 		t.drop(c)
 	}
+	t.leases.reset() // nothing is buffered any more
 }
 
 func (t *Table) expire() {
@@ -341,7 +344,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	if n > 0 || s.Truncated > 0 {
 		c.addHist(d, 'D')
 		if n > 0 {
-			t.insert(c, d, seq, s.Payload, s.Stable, s.TS)
+			t.insert(c, d, seq, s.Payload, s.lease(), s.TS)
 		}
 	}
 	if !h.maxValid || h.maxEnd.LessThan(end) {
