@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/fastsniff/fastsniff/bpf"
 	"github.com/fastsniff/fastsniff/engine/afpacket"
@@ -29,7 +30,8 @@ type lworker struct {
 	pcap      *pcapWriter
 	pcapBuf   *pcapChunk
 
-	cut uint64
+	cut   uint64
+	lease uint32 // of the block being processed (reassembly.Segment.Lease)
 
 	// published once per block for the status goroutine and Snapshot
 	frames        atomic.Uint64
@@ -103,13 +105,18 @@ func (lw *lworker) idle(now int64) {
 	}
 }
 
-// block processes every frame of b. The frames are decoded in place: the
-// Table copies what it keeps, so the block can be released afterwards.
+// block processes every frame of b. The frames are decoded in place and
+// their payloads fed under a lease on the block: what the peer ACKs
+// within the block is delivered from the ring itself; what still waits
+// when the block is done is copied then, and the block can be released.
 func (lw *lworker) block(b *afpacket.Block) {
 	var f afpacket.Frame
 	var frames, bytes uint64
 	now := b.LastTS()
 	seg := &lw.seg
+	if lw.lease++; lw.lease == 0 {
+		lw.lease = 1 // 0 is no lease
+	}
 	for b.Next(&f) {
 		frames++
 		bytes += uint64(len(f.Data))
@@ -127,6 +134,10 @@ func (lw *lworker) block(b *afpacket.Block) {
 		if res != decode.ResultTCP {
 			continue
 		}
+		seg.Lease = 0
+		if inFrame(seg.Payload, f.Data) {
+			seg.Lease = lw.lease
+		}
 		if tci, _, ok := f.VLAN(); ok {
 			pushOuterVLAN(&seg.VLANs, tci)
 		}
@@ -135,6 +146,7 @@ func (lw *lworker) block(b *afpacket.Block) {
 			now = f.TS
 		}
 	}
+	lw.w.EndLease(lw.lease)
 	lw.w.Advance(now)
 	lw.w.Publish()
 	lw.frames.Add(frames)
@@ -171,4 +183,15 @@ func pushOuterVLAN(v *reassembly.VLANs, tci uint16) {
 	copy(v.IDs[1:n+1], v.IDs[:n])
 	v.IDs[0] = tci & 0x0fff
 	v.N = uint8(n + 1)
+}
+
+// inFrame reports whether b lies in frame (not in the decoder's buffer of
+// a reassembled IP datagram, which the next packet reuses).
+func inFrame(b, frame []byte) bool {
+	if len(b) == 0 || len(frame) == 0 {
+		return false
+	}
+	f := uintptr(unsafe.Pointer(unsafe.SliceData(frame)))
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return p >= f && p < f+uintptr(len(frame))
 }

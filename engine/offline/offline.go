@@ -106,8 +106,26 @@ type Summary struct {
 // read; the last worker done with it returns it to the pool.
 type chunk struct {
 	buf  []byte
+	id   uint32 // the lease its packets' payloads are fed under
 	refs atomic.Int32
+	pool chan *chunk
 }
+
+func (c *chunk) release() {
+	if c.refs.Add(-1) == 0 {
+		select {
+		case c.pool <- c:
+		default: // the pool is full: let it go
+		}
+	}
+}
+
+// leaseArenas is how many of the reader's arenas (256 KiB each) a worker
+// keeps leased; leaseChunks the same for striped chunks (512 KiB).
+const (
+	leaseArenas = 16
+	leaseChunks = 8
+)
 
 // batch is the segments of one read that belong to one worker.
 type batch struct {
@@ -157,11 +175,10 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 	workers := make([]*worker.Worker, n)
 	in := make([]chan *batch, n)
 	free := make(chan *batch, 8*n+8)
-	// enough arenas in flight for every worker to lag a few reads behind
-	chunks := make(chan *chunk, 4*n+4)
-	for i := 0; i < cap(chunks); i++ {
-		chunks <- &chunk{}
-	}
+	// Arenas are allocated when none is free (never waited for: a worker
+	// holds its last leases until it is sent more) and kept for reuse.
+	chunks := make(chan *chunk, n*leaseArenas+4*n+4)
+	var leaseSeq uint32
 	var wg sync.WaitGroup
 	reason := reassembly.ReasonFlush
 	var stopped atomic.Bool
@@ -178,15 +195,15 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		wg.Add(1)
 		go func(w *worker.Worker, in <-chan *batch) {
 			defer wg.Done()
+			leases := newLeaseWindow(w, leaseArenas)
+			defer leases.drain()
 			for b := range in {
 				for j := range b.segs {
 					w.Feed(&b.segs[j])
 				}
 				w.Advance(b.now)
 				w.Publish()
-				if b.chunk.refs.Add(-1) == 0 {
-					chunks <- b.chunk
-				}
+				leases.push(b.chunk.id, b.chunk)
 				b.chunk = nil
 				b.segs = b.segs[:0]
 				select {
@@ -209,6 +226,10 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		cfg.Started(status)
 	}
 	pkts := make([]pcapfile.Packet, bs)
+	var inlineLeases *leaseWindow
+	if inline {
+		inlineLeases = newLeaseWindow(workers[0], leaseArenas)
+	}
 	pending := make([]*batch, n)
 	lastSent := make([]int64, n)
 	var runErr error
@@ -217,11 +238,19 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			stopped.Store(true)
 			break
 		}
-		ch := <-chunks
+		var ch *chunk
+		select {
+		case ch = <-chunks:
+		default:
+			ch = &chunk{pool: chunks}
+		}
+		leaseSeq++
+		ch.id = max(leaseSeq, 1) // 0 is no lease
 		var cnt int
 		cnt, ch.buf, err = r.ReadBatchInto(pkts, ch.buf)
 		if err != nil {
-			chunks <- ch
+			ch.refs.Store(1)
+			ch.release()
 			if err == io.EOF {
 				break
 			}
@@ -256,6 +285,9 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				// a reassembled IP datagram lives in the decoder's buffer,
 				// which the next packet reuses: rare, so copy it
 				seg.Payload = append([]byte(nil), seg.Payload...)
+				seg.Stable = true // a copy of its own, never reused
+			} else {
+				seg.Lease = ch.id
 			}
 			sum.Segments++
 			if inline {
@@ -278,7 +310,8 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		if inline {
 			workers[0].Advance(now)
 			workers[0].Publish()
-			chunks <- ch
+			ch.refs.Store(1)
+			inlineLeases.push(ch.id, ch)
 			if cfg.Started != nil {
 				status.publish(&sum, dec)
 			}
@@ -308,9 +341,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			in[w] <- b
 			pending[w] = nil
 		}
-		if ch.refs.Add(-1) == 0 {
-			chunks <- ch
-		}
+		ch.release()
 		if cfg.Started != nil {
 			status.publish(&sum, dec)
 		}
@@ -324,6 +355,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		} else {
 			workers[0].Flush(reason)
 		}
+		inlineLeases.drain()
 	} else {
 		for _, c := range in {
 			close(c)

@@ -103,7 +103,7 @@ func runStriped(ctx context.Context, cfg Config, n int, sr *pcapfile.Striped, st
 			defer wg.Done()
 			s := &striper{cfg: cfg, ctx: ctx, k: k, n: n, J: J, sr: sr, w: workers[k], status: status,
 				batons: batons, in: in, final: final,
-				bufs: make(chan *stripeBuf, 2*n+4), batches: make(chan *stripeBatch, 4*n*n+8),
+				bufs: make(chan *stripeBuf, leaseChunks+2*n+4), leases: newLeaseWindow(workers[k], leaseChunks), batches: make(chan *stripeBatch, 4*n*n+8),
 				out: make([]*stripeBatch, n), halt: &halt}
 			s.run()
 		}(k)
@@ -139,6 +139,7 @@ type striper struct {
 	batches chan *stripeBatch // this walker's free batches
 	out     []*stripeBatch    // the batches of the chunk being walked
 	halt    *atomic.Bool      // the walk stopped: read no more chunks
+	leases  *leaseWindow
 
 	nextRead int         // our next chunk to read
 	ready    *stripeBuf  // our next chunk, read, waiting for the baton
@@ -173,7 +174,7 @@ func (s *striper) run() {
 			p := s.walked[0]
 			s.walked = append(s.walked[:0], s.walked[1:]...)
 			s.feed(p.own, p.now)
-			p.buf.release()
+			s.leases.push(uint32(p.buf.j+1), p.buf)
 			p.own, p.buf = p.own[:0], nil
 			s.spare = append(s.spare, p)
 			continue
@@ -191,7 +192,7 @@ func (s *striper) run() {
 			}
 		}
 		s.feed(b.segs, b.now)
-		b.buf.release()
+		s.leases.push(uint32(b.buf.j+1), b.buf)
 		b.segs, b.buf = b.segs[:0], nil
 		select {
 		case b.home <- b:
@@ -203,6 +204,7 @@ func (s *striper) run() {
 	} else {
 		s.w.Flush(reassembly.ReasonFlush)
 	}
+	s.leases.drain()
 }
 
 // feed feeds one chunk's segments, looking for the baton now and then.
@@ -341,6 +343,9 @@ func (s *striper) decode(b *baton, buf *stripeBuf, p *prepared, out []*stripeBat
 		}
 		if !inside(seg.Payload, pk.Data) {
 			seg.Payload = append([]byte(nil), seg.Payload...)
+			seg.Stable = true // a copy of its own, never reused
+		} else {
+			seg.Lease = uint32(buf.j + 1)
 		}
 		b.sum.Segments++
 		key, _ := reassembly.KeyOf(&seg, cfg.Reassembly.IgnoreVLAN)

@@ -49,6 +49,10 @@ func (w *Worker) Feed(s *reassembly.Segment) {
 // the same clock as the others.
 func (w *Worker) Advance(now int64) { w.table.Advance(now) }
 
+// EndLease ends a lease of the segments fed (reassembly.Segment.Lease):
+// call it before the memory they were read into is reused.
+func (w *Worker) EndLease(id uint32) { w.table.EndLease(id) }
+
 // Publish makes the counters visible to Snapshot; call it once per batch.
 func (w *Worker) Publish() {
 	w.batches++
