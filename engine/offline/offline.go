@@ -46,14 +46,11 @@ type Config struct {
 	// BatchSize is the number of packets read at once (default 512).
 	BatchSize int
 	// SingleReader makes one goroutine read and decode every packet and
-	// hand the workers their segments, as it must for pcapng and gzip
-	// files. By default, with two workers or more and plain pcap files,
-	// the workers read the files' chunks themselves (striped.go); the
-	// output is the same either way.
+	// hand the workers their segments, as it does for pcapng and gzip
+	// files. By default, with plain pcap files, every worker reads the
+	// capture itself and keeps its own flows (replicated.go); the output
+	// is the same either way.
 	SingleReader bool
-	// ChunkSize is the size of the chunks each worker reads in striped
-	// reading (default 512 KiB, at least 64 KiB).
-	ChunkSize int
 	// Started, if set, is called once the workers run, with a Status that
 	// any goroutine may read while the Run goes on (metrics, status lines).
 	Started func(*Status)
@@ -63,9 +60,10 @@ type Config struct {
 // and the workers publish once per batch; reading takes their locks, the
 // packet path never does.
 type Status struct {
-	workers []*worker.Worker
-	mu      sync.Mutex
-	reader  Summary // reader-side counters, published per batch
+	replicated bool // every worker reads: segments are counted by the workers
+	workers    []*worker.Worker
+	mu         sync.Mutex
+	reader     Summary // reader-side counters, published per batch
 }
 
 // Snapshot returns the counters as of the last published batch.
@@ -74,10 +72,16 @@ func (s *Status) Snapshot() Summary {
 	sum := s.reader
 	s.mu.Unlock()
 	sum.PerWorker = make([]uint64, len(s.workers))
+	if s.replicated {
+		sum.Segments = 0
+	}
 	for i, w := range s.workers {
 		ws := w.Snapshot()
 		sum.PerWorker[i] = ws.Segments
 		sum.Reassembly.Add(&ws.Reassembly)
+		if s.replicated {
+			sum.Segments += ws.Segments
+		}
 	}
 	return sum
 }
@@ -121,11 +125,8 @@ func (c *chunk) release() {
 }
 
 // leaseArenas is how many of the reader's arenas (256 KiB each) a worker
-// keeps leased; leaseChunks the same for striped chunks (512 KiB).
-const (
-	leaseArenas = 16
-	leaseChunks = 8
-)
+// keeps leased.
+const leaseArenas = 16
 
 // batch is the segments of one read that belong to one worker.
 type batch struct {
@@ -150,20 +151,8 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 	if bs <= 0 {
 		bs = 512
 	}
-	if n >= 2 && !cfg.SingleReader {
-		start := time.Now()
-		cs := cfg.ChunkSize
-		if cs <= 0 {
-			cs = stripeChunk
-		}
-		sr, err := pcapfile.OpenStriped(cs, paths...)
-		if err == nil {
-			defer sr.Close()
-			return runStriped(ctx, cfg, n, sr, start)
-		}
-		if !errors.Is(err, pcapfile.ErrNotPlain) {
-			return Summary{}, err
-		}
+	if n == 1 || (!cfg.SingleReader && pcapfile.Plain(paths...)) {
+		return runReplicated(ctx, cfg, n, bs, paths)
 	}
 	r, err := pcapfile.Open(paths...)
 	if err != nil {
@@ -182,15 +171,8 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 	var wg sync.WaitGroup
 	reason := reassembly.ReasonFlush
 	var stopped atomic.Bool
-	// One worker runs inline on the reader goroutine: no hand-off at all,
-	// one core, which is also the baseline the multi-worker speed-up is
-	// measured against.
-	inline := n == 1
 	for i := range workers {
 		workers[i] = worker.New(i, cfg.Reassembly, cfg.Handler(i))
-		if inline {
-			break
-		}
 		in[i] = make(chan *batch, 8)
 		wg.Add(1)
 		go func(w *worker.Worker, in <-chan *batch) {
@@ -226,10 +208,6 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		cfg.Started(status)
 	}
 	pkts := make([]pcapfile.Packet, bs)
-	var inlineLeases *leaseWindow
-	if inline {
-		inlineLeases = newLeaseWindow(workers[0], leaseArenas)
-	}
 	pending := make([]*batch, n)
 	lastSent := make([]int64, n)
 	var runErr error
@@ -290,10 +268,6 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				seg.Lease = ch.id
 			}
 			sum.Segments++
-			if inline {
-				workers[0].Feed(&seg)
-				continue
-			}
 			k, _ := reassembly.KeyOf(&seg, cfg.Reassembly.IgnoreVLAN)
 			w := int(k.Hash() % uint64(n))
 			b := pending[w]
@@ -306,19 +280,6 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				pending[w] = b
 			}
 			b.segs = append(b.segs, seg)
-		}
-		if inline {
-			workers[0].Advance(now)
-			workers[0].Publish()
-			ch.refs.Store(1)
-			inlineLeases.push(ch.id, ch)
-			if cfg.Started != nil {
-				status.publish(&sum, dec)
-			}
-			if cfg.Progress != nil {
-				cfg.Progress(sum.Packets, sum.Bytes)
-			}
-			continue
 		}
 		ch.refs.Store(1) // the reader's own reference until all are sent
 		for w, b := range pending {
@@ -349,19 +310,10 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			cfg.Progress(sum.Packets, sum.Bytes)
 		}
 	}
-	if inline {
-		if stopped.Load() {
-			workers[0].Flush(reassembly.ReasonShutdown)
-		} else {
-			workers[0].Flush(reason)
-		}
-		inlineLeases.drain()
-	} else {
-		for _, c := range in {
-			close(c)
-		}
-		wg.Wait()
+	for _, c := range in {
+		close(c)
 	}
+	wg.Wait()
 	sum.Decode = dec.Stats()
 	sum.PerWorker = make([]uint64, n)
 	for i, w := range workers {

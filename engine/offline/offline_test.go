@@ -39,14 +39,14 @@ func (r *reasons) count(why reassembly.Reason) int {
 	return n
 }
 
-// modes are the reading modes: one reader goroutine (with batches of 64
-// packets) and striped reading by the workers (chunks of 64 KiB).
+// modes are the reading modes: one reader goroutine and replicated
+// reading by the workers, with batches of 64 packets.
 var modes = []struct {
 	name string
 	cfg  offline.Config
 }{
 	{"single-reader", offline.Config{SingleReader: true, BatchSize: 64}},
-	{"striped", offline.Config{ChunkSize: 64 << 10}},
+	{"replicated", offline.Config{BatchSize: 64}},
 }
 
 func TestCancelClosesWithShutdown(t *testing.T) {

@@ -240,6 +240,23 @@ func Open(paths ...string) (*Reader, error) {
 	return &Reader{paths: append([]string(nil), paths...)}, nil
 }
 
+// Plain reports whether every one of paths is a regular, uncompressed
+// classic pcap file (read in place, cheap to read more than once).
+func Plain(paths ...string) bool {
+	for _, p := range paths {
+		s, err := openSource(p)
+		if err != nil {
+			return false
+		}
+		plain := s.st != nil
+		s.close()
+		if !plain {
+			return false
+		}
+	}
+	return len(paths) > 0
+}
+
 // File returns the name of the file the last packet came from.
 func (r *Reader) File() string { return r.path }
 

@@ -38,7 +38,7 @@ func runPaths(t *testing.T, cfg offline.Config, paths ...string) ([]string, offl
 // fragmented rewrites a flowgen capture with every 7th untagged IPv4
 // segment carrying data split into two IP fragments, the second one three
 // packets later, so that fragments of one datagram fall into different
-// chunks, read by different workers.
+// batches.
 func fragmented(t *testing.T, src, dst string) {
 	t.Helper()
 	in, err := os.Open(src)
@@ -109,11 +109,11 @@ func fragmented(t *testing.T, src, dst string) {
 	}
 }
 
-// Striped reading (the workers read chunks of the file themselves) gives
-// exactly what one reader gives: the same connections, bytes and
-// counters, across chunk boundaries, files, IP fragments split between
-// workers, a truncated file in the middle and the packet filter.
-func TestStripedSameAsSingleReader(t *testing.T) {
+// Replicated reading (every worker reads the capture and keeps its own
+// flows) gives exactly what one reader gives: the same connections, bytes
+// and counters, across batches, files, IP fragments of flows of every
+// worker, a truncated file in the middle and the packet filter.
+func TestReplicatedSameAsSingleReader(t *testing.T) {
 	tmp := t.TempDir()
 	gen, _ := writeGen(t, flowgen.Mixed(21))
 	frag := filepath.Join(tmp, "frag.pcap")
@@ -122,9 +122,6 @@ func TestStripedSameAsSingleReader(t *testing.T) {
 	cut := filepath.Join(tmp, "cut.pcap")
 	os.WriteFile(cut, whole[:len(whole)*2/3], 0o644)
 	files := []string{frag, cut, "../../testdata/decode/zk-ipv4frag-inconsistent.pcap", gen}
-	if fi, _ := os.Stat(frag); fi.Size() < 20*64<<10 {
-		t.Fatalf("capture of %d bytes: too few chunks", fi.Size())
-	}
 	accept := func(_ decode.LinkType, frame []byte, _ int) bool { return len(frame)%5 != 0 }
 	for _, filter := range []bool{false, true} {
 		base := offline.Config{Workers: 2, SingleReader: true}
@@ -139,26 +136,26 @@ func TestStripedSameAsSingleReader(t *testing.T) {
 			t.Fatalf("the test input is not what it should be: %d datagrams reassembled, warnings %v", wsum.Decode.FragReassembled, wwarn)
 		}
 		for _, workers := range []int{2, 3, 4} {
-			for _, chunk := range []int{64 << 10, 200 << 10, 0} {
+			for _, chunk := range []int{1, 37, 0} { // batch sizes
 				cfg := base
-				cfg.SingleReader, cfg.Workers, cfg.ChunkSize = false, workers, chunk
+				cfg.SingleReader, cfg.Workers, cfg.BatchSize = false, workers, chunk
 				got, sum, warns, err := runPaths(t, cfg, files...)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if strings.Join(warns, "\n") != strings.Join(wwarn, "\n") {
-					t.Errorf("filter %v workers %d chunk %d: warnings %v, want %v", filter, workers, chunk, warns, wwarn)
+					t.Errorf("filter %v workers %d batch %d: warnings %v, want %v", filter, workers, chunk, warns, wwarn)
 				}
 				if sum.Packets != wsum.Packets || sum.Bytes != wsum.Bytes || sum.Filtered != wsum.Filtered ||
 					sum.Segments != wsum.Segments || sum.Decode != wsum.Decode || sum.Warnings != wsum.Warnings {
-					t.Errorf("filter %v workers %d chunk %d: summary\n %+v\nwant\n %+v", filter, workers, chunk, sum, wsum)
+					t.Errorf("filter %v workers %d batch %d: summary\n %+v\nwant\n %+v", filter, workers, chunk, sum, wsum)
 				}
 				if len(got) != len(want) {
-					t.Fatalf("filter %v workers %d chunk %d: %d connections, want %d", filter, workers, chunk, len(got), len(want))
+					t.Fatalf("filter %v workers %d batch %d: %d connections, want %d", filter, workers, chunk, len(got), len(want))
 				}
 				for i := range got {
 					if got[i] != want[i] {
-						t.Fatalf("filter %v workers %d chunk %d: first difference:\n got  %s\n want %s", filter, workers, chunk, got[i], want[i])
+						t.Fatalf("filter %v workers %d batch %d: first difference:\n got  %s\n want %s", filter, workers, chunk, got[i], want[i])
 					}
 				}
 			}
@@ -168,7 +165,7 @@ func TestStripedSameAsSingleReader(t *testing.T) {
 
 // A record that cannot be read (a garbage length) stops the run with the
 // same error and the same packets before it as with one reader.
-func TestStripedBadRecord(t *testing.T) {
+func TestReplicatedBadRecord(t *testing.T) {
 	gen, _ := writeGen(t, flowgen.Mixed(22))
 	b, _ := os.ReadFile(gen)
 	// the length field of a record about 300 KiB in
@@ -180,7 +177,7 @@ func TestStripedBadRecord(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.pcap")
 	os.WriteFile(bad, b, 0o644)
 	want, wsum, _, werr := runPaths(t, offline.Config{Workers: 2, SingleReader: true}, bad, gen)
-	got, sum, _, err := runPaths(t, offline.Config{Workers: 2, ChunkSize: 64 << 10}, bad, gen)
+	got, sum, _, err := runPaths(t, offline.Config{Workers: 3}, bad, gen)
 	var fe *pcapfile.FileError
 	if werr == nil || err == nil || werr.Error() != err.Error() || !errors.As(err, &fe) {
 		t.Fatalf("errors %v and %v", werr, err)
