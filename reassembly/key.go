@@ -2,6 +2,7 @@ package reassembly
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"net/netip"
 )
 
@@ -71,6 +72,31 @@ func (k *Key) Hash() uint64 {
 	mix(uint64(k.VLANs.IDs[0]) | uint64(k.VLANs.IDs[1])<<16 | uint64(k.VLANs.IDs[2])<<32 | uint64(k.VLANs.IDs[3])<<48)
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return h
+}
+
+// FlowHash returns a hash of s's flow that is the same for both of its
+// directions, computed from the segment directly: cheaper than
+// KeyOf(s).Hash() (no canonical key to build), for spreading flows over
+// workers when most segments are not kept. It is not Key.Hash. With noVLAN
+// the VLAN ids are left out, as KeyOf does.
+func FlowHash(s *Segment, noVLAN bool) uint64 {
+	// XOR and sum are symmetric in the two endpoints
+	a := binary.LittleEndian.Uint64(s.Src[:8]) ^ binary.LittleEndian.Uint64(s.Dst[:8])
+	b := binary.LittleEndian.Uint64(s.Src[8:]) ^ binary.LittleEndian.Uint64(s.Dst[8:])
+	p := uint64(s.SrcPort^s.DstPort) | (uint64(s.SrcPort)+uint64(s.DstPort))<<16
+	h := a ^ bits.RotateLeft64(b, 29) ^ p*0x9e3779b97f4a7c15
+	if !noVLAN {
+		v := s.VLANs.IDs
+		h ^= bits.RotateLeft64(uint64(v[0])|uint64(v[1])<<16|uint64(v[2])<<32|uint64(v[3])<<48, 17)
+	}
+	// murmur3's finalizer: every input bit reaches the low bits that pick
+	// the worker
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
 	h ^= h >> 33
 	return h
 }

@@ -268,8 +268,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 				seg.Lease = ch.id
 			}
 			sum.Segments++
-			k, _ := reassembly.KeyOf(&seg, cfg.Reassembly.IgnoreVLAN)
-			w := int(k.Hash() % uint64(n))
+			w := int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN) % uint64(n))
 			b := pending[w]
 			if b == nil {
 				select {

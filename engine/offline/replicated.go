@@ -141,11 +141,8 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			if res != decode.ResultTCP {
 				continue
 			}
-			if n > 1 {
-				key, _ := reassembly.KeyOf(&seg, cfg.Reassembly.IgnoreVLAN)
-				if int(key.Hash()%uint64(n)) != k {
-					continue
-				}
+			if n > 1 && int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN)%uint64(n)) != k {
+				continue // another worker's flow
 			}
 			if !inside(seg.Payload, p.Data) {
 				// a reassembled IP datagram lives in the decoder's buffer,
