@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 
 	"github.com/fastsniff/fastsniff/bpf"
 	"github.com/fastsniff/fastsniff/engine/decode"
@@ -22,7 +23,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	accept, err := offlineFilter(o)
+	filter, err := offlineFilter(o)
 	if err != nil {
 		_ = outs.close()
 		return err
@@ -33,7 +34,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		Reassembly: o.reasm,
 		Decode:     decode.Config{VerifyChecksums: o.checksums},
 		Handler:    outs.handler,
-		Accept:     accept,
+		Filter:     filter,
 		Started:    ms.offlineStarted(),
 		Progress:   prog.update,
 		Warn: func(err error) {
@@ -55,8 +56,9 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 }
 
 // offlineFilter returns the -r twin of the kernel filter: non-TCP packets
-// dropped, then the user's expression, compiled per link type on first use.
-func offlineFilter(o *options) (func(decode.LinkType, []byte, int) bool, error) {
+// dropped, then the user's expression, compiled per link type on first use
+// (by each reading worker for itself).
+func offlineFilter(o *options) (func() offline.Accept, error) {
 	if o.filter == "" {
 		return nil, nil
 	}
@@ -64,23 +66,21 @@ func offlineFilter(o *options) (func(decode.LinkType, []byte, int) bool, error) 
 	if _, err := bpf.NewMatcher(o.filter, 1); err != nil {
 		return nil, fmt.Errorf("filter %q: %v", o.filter, err)
 	}
-	matchers := map[decode.LinkType]*bpf.Matcher{}
-	var failed map[decode.LinkType]bool
-	return func(link decode.LinkType, frame []byte, origLen int) bool {
-		m, ok := matchers[link]
-		if !ok {
-			var err error
-			if m, err = bpf.NewMatcher(o.filter, int(link)); err != nil {
-				if failed == nil {
-					failed = map[decode.LinkType]bool{}
+	var warned sync.Map // link types whose compile failure was reported
+	return func() offline.Accept {
+		matchers := map[decode.LinkType]*bpf.Matcher{}
+		return func(link decode.LinkType, frame []byte, origLen int) bool {
+			m, ok := matchers[link]
+			if !ok {
+				var err error
+				if m, err = bpf.NewMatcher(o.filter, int(link)); err != nil {
+					if _, dup := warned.LoadOrStore(link, true); !dup {
+						fmt.Fprintf(os.Stderr, "fastsniff: warning: filter on link type %d: %v (its packets are dropped)\n", link, err)
+					}
 				}
-				if !failed[link] {
-					failed[link] = true
-					fmt.Fprintf(os.Stderr, "fastsniff: warning: filter on link type %d: %v (its packets are dropped)\n", link, err)
-				}
+				matchers[link] = m
 			}
-			matchers[link] = m
+			return m != nil && m.MatchLen(frame, origLen)
 		}
-		return m != nil && m.MatchLen(frame, origLen)
 	}, nil
 }

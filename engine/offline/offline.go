@@ -34,9 +34,12 @@ type Config struct {
 	// Handler returns the handler of worker i (called once per worker,
 	// before any packet). Required.
 	Handler func(worker int) reassembly.Handler
-	// Accept, if set, is the packet filter: a packet it rejects is counted
-	// as Filtered and goes no further. It runs on the reader goroutine.
-	Accept func(link decode.LinkType, frame []byte, origLen int) bool
+	// Filter, if set, makes the packet filter: a packet it rejects is
+	// counted as Filtered and goes no further. Every goroutine that reads
+	// packets (each worker, with replicated reading) calls Filter once and
+	// uses the Accept it returns on its own, so an Accept may keep state
+	// without locks.
+	Filter func() Accept
 	// Warn receives non-fatal problems, such as a file truncated
 	// mid-packet (the packets before the cut are processed).
 	Warn func(err error)
@@ -93,11 +96,14 @@ func (s *Status) publish(sum *Summary, dec *decode.Decoder) {
 	s.mu.Unlock()
 }
 
+// Accept reports whether a packet passes the filter.
+type Accept func(link decode.LinkType, frame []byte, origLen int) bool
+
 // Summary is what a Run did.
 type Summary struct {
 	Packets    uint64 // packets read
 	Bytes      uint64 // captured bytes read
-	Filtered   uint64 // packets rejected by Accept
+	Filtered   uint64 // packets rejected by the filter
 	Segments   uint64 // TCP segments handed to workers
 	Decode     decode.Stats
 	Reassembly reassembly.Stats // summed over workers
@@ -208,8 +214,11 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		cfg.Started(status)
 	}
 	pkts := make([]pcapfile.Packet, bs)
+	var accept Accept
+	if cfg.Filter != nil {
+		accept = cfg.Filter()
+	}
 	pending := make([]*batch, n)
-	lastSent := make([]int64, n)
 	var runErr error
 	for {
 		if ctx.Err() != nil {
@@ -250,7 +259,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			if p.TS > now {
 				now = p.TS
 			}
-			if cfg.Accept != nil && !cfg.Accept(p.Link, p.Data, p.OrigLen) {
+			if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
 				sum.Filtered++
 				continue
 			}
@@ -283,19 +292,16 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		ch.refs.Store(1) // the reader's own reference until all are sent
 		for w, b := range pending {
 			if b == nil {
-				// a worker whose flows went quiet still needs the capture
-				// clock to move, or its idle connections would outlive
-				// those of a busier worker: tick it once a second
-				if now-lastSent[w] < int64(time.Second) {
-					continue
-				}
+				// every worker gets every read's capture clock, segments
+				// or not: its Table then advances exactly as it would if
+				// it read the capture itself (replicated reading), and a
+				// worker whose flows went quiet still expires them
 				select {
 				case b = <-free:
 				default:
 					b = &batch{}
 				}
 			}
-			lastSent[w] = now
 			b.chunk, b.now = ch, now
 			ch.refs.Add(1)
 			in[w] <- b

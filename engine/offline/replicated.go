@@ -85,6 +85,10 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 	var free []*chunk
 	pool := make(chan *chunk, leaseArenas+2)
 	pkts := make([]pcapfile.Packet, bs)
+	var accept Accept
+	if cfg.Filter != nil {
+		accept = cfg.Filter()
+	}
 	var id uint32
 	var runErr error
 	stopped := false
@@ -132,7 +136,7 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			if p.TS > now {
 				now = p.TS
 			}
-			if cfg.Accept != nil && !cfg.Accept(p.Link, p.Data, p.OrigLen) {
+			if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
 				sum.Filtered++
 				continue
 			}

@@ -122,11 +122,15 @@ func TestReplicatedSameAsSingleReader(t *testing.T) {
 	cut := filepath.Join(tmp, "cut.pcap")
 	os.WriteFile(cut, whole[:len(whole)*2/3], 0o644)
 	files := []string{frag, cut, "../../testdata/decode/zk-ipv4frag-inconsistent.pcap", gen}
-	accept := func(_ decode.LinkType, frame []byte, _ int) bool { return len(frame)%5 != 0 }
+	// the filter keeps state (as the CLI's does): one per reading goroutine
+	newFilter := func() offline.Accept {
+		seen := 0
+		return func(_ decode.LinkType, frame []byte, _ int) bool { seen++; return len(frame)%5 != 0 }
+	}
 	for _, filter := range []bool{false, true} {
 		base := offline.Config{Workers: 2, SingleReader: true}
 		if filter {
-			base.Accept = accept
+			base.Filter = newFilter
 		}
 		want, wsum, wwarn, err := runPaths(t, base, files...)
 		if err != nil {
