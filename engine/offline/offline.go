@@ -1,9 +1,12 @@
-// Package offline runs the engine on capture files: one reader goroutine
-// reads and decodes packets in batches and hands each segment to the
-// worker that owns its flow (a symmetric hash of the 4-tuple and VLANs, so
-// both directions meet on one worker); each worker feeds its own
-// reassembly Table. The set of connections and their streams does not
-// depend on the number of workers.
+// Package offline runs the engine on capture files. Each worker owns the
+// flows that a symmetric hash of the 4-tuple and VLANs gives it (both
+// directions meet on one worker) and feeds them to its own reassembly
+// Table. With plain pcap files every worker reads and decodes the whole
+// capture itself and keeps its own flows (replicated.go); with pcapng or
+// gzip files one reader goroutine reads and decodes, and hands each worker
+// its segments in batches. Payloads are lent to the Tables under a lease
+// on the buffer they were read into (lease.go). The set of connections and
+// their streams depends neither on the number of workers nor on the mode.
 package offline
 
 import (
@@ -43,8 +46,9 @@ type Config struct {
 	// Warn receives non-fatal problems, such as a file truncated
 	// mid-packet (the packets before the cut are processed).
 	Warn func(err error)
-	// Progress, if set, is called on the reader goroutine after every
-	// batch with the packets and captured bytes read so far.
+	// Progress, if set, is called after every batch with the packets and
+	// captured bytes read so far, by the reader (worker 0 when every
+	// worker reads).
 	Progress func(packets, bytes uint64)
 	// BatchSize is the number of packets read at once (default 512).
 	BatchSize int
