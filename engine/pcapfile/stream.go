@@ -156,12 +156,15 @@ func (s *streamed) fill(arena []byte, need, want int) ([]byte, error) {
 		s.eof = true
 		return arena, io.EOF
 	}
-	if len(tail) < need+minRead {
+	// the bytes in hand (moved here if they are elsewhere), the record,
+	// and a read worth making
+	room := max(need, len(s.rest)) + minRead
+	if len(tail) < room {
 		if len(arena) > 0 {
 			return arena, errBatchFull
 		}
 		// No larger than the file needs: small captures stay small.
-		arena = make([]byte, 0, max(min(minArena, len(s.rest)+s.left()), need+minRead))
+		arena = make([]byte, 0, max(min(minArena, len(s.rest)+s.left()), room))
 		tail = arena[:cap(arena)]
 	}
 	if len(s.rest) > 0 && unsafe.SliceData(s.rest) != unsafe.SliceData(tail) {
