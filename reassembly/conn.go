@@ -58,7 +58,15 @@ type Conn struct {
 	state     State
 	reason    Reason
 	midstream bool
-	half      [2]half // by Dir: half[d] buffers the bytes d sends
+	// half[d] is direction d: what it sent, buffered, and its counters.
+	// The pair lives apart from the Conn and goes back to the Table when
+	// the connection closes: a closed connection lingering (Config.Linger)
+	// keeps only this smaller part, and a busy capture has many of them.
+	half *[2]half
+	// the client's ISN, kept for a lingering connection: a SYN with it is
+	// a retransmission (a ghost), any other SYN starts a new connection
+	lingerISN      Seq
+	lingerISNKnown bool
 
 	hist     [24]byte
 	histN    uint8
@@ -123,11 +131,19 @@ func (c *Conn) Midstream() bool { return c.midstream }
 
 // OneSided reports whether only one direction has been captured so far.
 func (c *Conn) OneSided() bool {
+	if c.half == nil {
+		return false
+	}
 	return c.half[0].stats.Packets == 0 || c.half[1].stats.Packets == 0
 }
 
 // Stats returns the counters of one direction.
-func (c *Conn) Stats(d Dir) DirStats { return c.half[d].stats }
+func (c *Conn) Stats(d Dir) DirStats {
+	if c.half == nil { // closed and recycled: not to be used any more
+		return DirStats{}
+	}
+	return c.half[d].stats
+}
 
 // History is the connection's history in Zeek's notation: one letter per
 // event kind and direction in order of first occurrence, upper case for the

@@ -68,6 +68,9 @@ func (t *Table) EndLease(id uint32) {
 	}
 	cs := t.leases.take(id)
 	for _, c := range cs {
+		if c.half == nil {
+			continue // closed since: it holds nothing
+		}
 		for d := range c.half {
 			h := &c.half[d]
 			for i := range h.segs {

@@ -31,7 +31,10 @@ type Table struct {
 
 	free []*Conn
 	slab []Conn // connections are allocated in slabs, recycled through free
-	pool pool
+	// their directions likewise, recycled at close (before the linger)
+	hfree []*[2]half
+	hslab [][2]half
+	pool  pool
 
 	now      int64
 	timeout  int64
@@ -137,8 +140,7 @@ func (t *Table) Feed(s *Segment) {
 	if c != nil && c.state == StateClosed {
 		// A closed 4-tuple lingers to absorb its last packets; only a new
 		// SYN (a new ISN) starts a new connection on it.
-		old := &c.half[FromClient]
-		if !pureSYN || (old.isnKnown && old.isn == s.Seq && fromHi == c.clientIsHi) {
+		if !pureSYN || (c.lingerISNKnown && c.lingerISN == s.Seq && fromHi == c.clientIsHi) {
 			t.stats.Ghosts++
 			return
 		}
@@ -265,18 +267,46 @@ func (t *Table) newConn() *Conn {
 		}
 		c := &t.slab[0]
 		t.slab = t.slab[1:]
+		c.half = t.newHalves()
 		return c
 	}
 	c := t.free[n-1]
 	t.free = t.free[:n-1]
-	s0, s1 := c.half[0].segs[:0], c.half[1].segs[:0]
-	*c = Conn{}
-	c.half[0].segs, c.half[1].segs = s0, s1
+	*c = Conn{half: t.newHalves()}
 	return c
+}
+
+// newHalves returns a zeroed pair of directions, recycled when it can be
+// (keeping the capacity of their segment lists).
+func (t *Table) newHalves() *[2]half {
+	if n := len(t.hfree); n > 0 {
+		h := t.hfree[n-1]
+		t.hfree = t.hfree[:n-1]
+		s0, s1 := h[0].segs[:0], h[1].segs[:0]
+		*h = [2]half{}
+		h[0].segs, h[1].segs = s0, s1
+		return h
+	}
+	if len(t.hslab) == 0 {
+		t.hslab = make([][2]half, 64)
+	}
+	h := &t.hslab[0]
+	t.hslab = t.hslab[1:]
+	return h
+}
+
+// freeHalves takes back a closed connection's directions (they hold
+// nothing: close delivered everything).
+func (t *Table) freeHalves(c *Conn) {
+	if c.half != nil {
+		t.hfree = append(t.hfree, c.half)
+		c.half = nil
+	}
 }
 
 // drop forgets a closed connection and recycles it.
 func (t *Table) drop(c *Conn) {
+	t.freeHalves(c)
 	t.conns.remove(c, c.hash)
 	if t.cacheConn == c {
 		t.cacheConn = nil
@@ -498,6 +528,9 @@ func (t *Table) close(c *Conn, r Reason) {
 	c.Ctx = nil
 	if r == ReasonFIN || r == ReasonRST {
 		c.lingerUntil = t.now + t.lingerNs
+		cl := &c.half[FromClient]
+		c.lingerISN, c.lingerISNKnown = cl.isn, cl.isnKnown
+		t.freeHalves(c)
 		t.linger.pushBack(c)
 		return
 	}
