@@ -258,28 +258,12 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 		var now int64
 		for i := 0; i < cnt; i++ {
 			p := &pkts[i]
-			sum.Packets++
-			sum.Bytes += uint64(p.CaptureLen)
-			if p.TS > now {
-				now = p.TS
-			}
-			if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
-				sum.Filtered++
-				continue
-			}
+			now = max(now, p.TS)
 			var seg reassembly.Segment
-			res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, &seg)
-			if res != decode.ResultTCP {
+			if !decodeOne(p, accept, dec, &sum, &seg) {
 				continue
 			}
-			if !inside(seg.Payload, p.Data) {
-				// a reassembled IP datagram lives in the decoder's buffer,
-				// which the next packet reuses: rare, so copy it
-				seg.Payload = append([]byte(nil), seg.Payload...)
-				seg.Stable = true // a copy of its own, never reused
-			} else {
-				seg.Lease = ch.id
-			}
+			lend(&seg, p, ch.id)
 			sum.Segments++
 			w := int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN) % uint64(n))
 			b := pending[w]
@@ -335,6 +319,31 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 }
 
 // inside reports whether b lies within the memory of frame.
+// decodeOne counts packet p in sum, applies the filter and decodes p into
+// seg; it reports whether p is a TCP segment.
+func decodeOne(p *pcapfile.Packet, accept Accept, dec *decode.Decoder, sum *Summary, seg *reassembly.Segment) bool {
+	sum.Packets++
+	sum.Bytes += uint64(p.CaptureLen)
+	if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
+		sum.Filtered++
+		return false
+	}
+	res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, seg)
+	return res == decode.ResultTCP
+}
+
+// lend sets how seg's payload is held: lent under lease when it lies in
+// packet p; copied into a slice of its own when it is a reassembled IP
+// datagram in the decoder's buffer, which the next packet reuses (rare).
+func lend(seg *reassembly.Segment, p *pcapfile.Packet, lease uint32) {
+	if inside(seg.Payload, p.Data) {
+		seg.Lease = lease
+		return
+	}
+	seg.Payload = append([]byte(nil), seg.Payload...)
+	seg.Stable = true // never reused
+}
+
 func inside(b, frame []byte) bool {
 	if len(b) == 0 {
 		return true

@@ -131,31 +131,15 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 		var now int64
 		for i := 0; i < cnt; i++ {
 			p := &pkts[i]
-			sum.Packets++
-			sum.Bytes += uint64(p.CaptureLen)
-			if p.TS > now {
-				now = p.TS
-			}
-			if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
-				sum.Filtered++
-				continue
-			}
+			now = max(now, p.TS)
 			var seg reassembly.Segment
-			res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, &seg)
-			if res != decode.ResultTCP {
+			if !decodeOne(p, accept, dec, &sum, &seg) {
 				continue
 			}
 			if n > 1 && int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN)%uint64(n)) != k {
 				continue // another worker's flow
 			}
-			if !inside(seg.Payload, p.Data) {
-				// a reassembled IP datagram lives in the decoder's buffer,
-				// which the next packet reuses: rare, so copy it
-				seg.Payload = append([]byte(nil), seg.Payload...)
-				seg.Stable = true // a copy of its own, never reused
-			} else {
-				seg.Lease = ch.id
-			}
+			lend(&seg, p, ch.id)
 			sum.Segments++
 			w.Feed(&seg)
 		}
