@@ -28,6 +28,11 @@ import (
 //
 // Worker 0 is the lead: it reports warnings, progress and the status; the
 // others see the same packets and the same errors and stay quiet.
+//
+// Two costs of the design, accepted: every worker's decoder holds the
+// pending IP fragments of the whole capture (bounded as with one reader,
+// times the workers), and a file that grows while it is read (a capture
+// still being written) may end at a different packet for each worker.
 
 func runReplicated(ctx context.Context, cfg Config, n, bs int, paths []string) (Summary, error) {
 	start := time.Now()
