@@ -13,7 +13,8 @@ import (
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
-// Replicated reading, for plain pcap files (and always for one worker):
+// Replicated reading, for plain pcap files with up to maxReplicas workers
+// (and always for one worker):
 // every worker reads and decodes the whole capture itself and feeds its
 // Table only the segments of its flows (flow hash modulo the number of
 // workers). Nothing crosses between workers — no batches, no hand-offs,

@@ -139,7 +139,7 @@ func TestReplicatedSameAsSingleReader(t *testing.T) {
 		if wsum.Decode.FragReassembled == 0 || len(wwarn) != 1 || !strings.Contains(wwarn[0], "cut.pcap: truncated") {
 			t.Fatalf("the test input is not what it should be: %d datagrams reassembled, warnings %v", wsum.Decode.FragReassembled, wwarn)
 		}
-		for _, workers := range []int{2, 3, 4} {
+		for _, workers := range []int{2, 3, 4, 6} { // 6: one reader again
 			for _, chunk := range []int{1, 37, 0} { // batch sizes
 				cfg := base
 				cfg.SingleReader, cfg.Workers, cfg.BatchSize = false, workers, chunk
