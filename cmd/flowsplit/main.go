@@ -1,0 +1,173 @@
+// Command flowsplit splits a capture into N pcap files by fastsniff's flow
+// hash: part K holds the packets of exactly the connections that
+// `fastsniff --workers N` gives worker K, both directions, in file order,
+// with their own timestamps. Running N fastsniff processes with one worker
+// each on the parts is the ideal that N workers in one process are
+// measured against (scripts/bench-offline): no packet is read, decoded or
+// looked at twice, and nothing is shared between the processes.
+//
+//	flowsplit -n 2 -o /tmp/part capture.pcap   # /tmp/part-0.pcap, /tmp/part-1.pcap
+//
+// Packets that are not TCP, cannot be decoded or are IP fragments still
+// waiting for the rest of their datagram have no flow hash: they go to
+// every part, as every worker's reader sees them. The fragment that
+// completes a datagram goes to its flow's part only, which then rebuilds
+// the datagram; in the other parts its fragments stay incomplete. The parts are nanosecond pcap files with
+// the link type of the first packet; a capture of mixed link types is
+// refused.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/engine/pcapfile"
+	"github.com/fastsniff/fastsniff/reassembly"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "flowsplit:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("flowsplit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	n := fs.Int("n", 2, "number of parts (the fastsniff --workers to mirror)")
+	prefix := fs.String("o", "", "write PREFIX-0.pcap ... PREFIX-(N-1).pcap (required)")
+	noVLAN := fs.Bool("no-vlan-key", false, "leave VLAN ids out of the flow key (as fastsniff --no-vlan-key)")
+	quiet := fs.Bool("q", false, "no summary on stderr")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *prefix == "" || fs.NArg() == 0 || *n < 1 {
+		return errors.New("usage: flowsplit -n N -o PREFIX FILE [FILE...]")
+	}
+	counts, err := split(fs.Args(), *n, *prefix, *noVLAN)
+	if err != nil {
+		return err
+	}
+	if !*quiet {
+		for k, c := range counts {
+			fmt.Fprintf(stderr, "%s-%d.pcap: %d packets\n", *prefix, k, c)
+		}
+	}
+	return nil
+}
+
+// part is one output file.
+type part struct {
+	f *os.File
+	b *bufio.Writer
+	w *pcapgo.Writer
+}
+
+// split writes the parts and returns how many packets each got.
+func split(paths []string, n int, prefix string, ignoreVLAN bool) ([]uint64, error) {
+	r, err := pcapfile.Open(paths...)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	parts := make([]part, n)
+	counts := make([]uint64, n)
+	closeAll := func() error {
+		var first error
+		for _, p := range parts {
+			if p.f == nil {
+				continue
+			}
+			if err := p.b.Flush(); err != nil && first == nil {
+				first = err
+			}
+			if err := p.f.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	dec := decode.New(decode.Config{})
+	batch := make([]pcapfile.Packet, 256)
+	link, started := decode.LinkType(0), false
+	for {
+		cnt, err := r.ReadBatch(batch)
+		if errors.Is(err, pcapfile.ErrTruncated) {
+			continue // the packets before the cut were returned
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		for i := range batch[:cnt] {
+			p := &batch[i]
+			if !started {
+				link, started = p.Link, true
+				if err := create(parts, prefix, link); err != nil {
+					closeAll()
+					return nil, err
+				}
+			}
+			if p.Link != link {
+				closeAll()
+				return nil, fmt.Errorf("%s: link type %v after %v: a pcap part has one link type", r.File(), p.Link, link)
+			}
+			var seg reassembly.Segment
+			res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, &seg)
+			ci := gopacket.CaptureInfo{
+				Timestamp:     time.Unix(0, p.TS).UTC(),
+				CaptureLength: p.CaptureLen,
+				Length:        p.OrigLen,
+			}
+			lo, hi := 0, n
+			if res == decode.ResultTCP {
+				lo = int(reassembly.FlowHash(&seg, ignoreVLAN) % uint64(n))
+				hi = lo + 1
+			}
+			for k := lo; k < hi; k++ {
+				if err := parts[k].w.WritePacket(ci, p.Data); err != nil {
+					closeAll()
+					return nil, err
+				}
+				counts[k]++
+			}
+		}
+	}
+	if !started {
+		if err := create(parts, prefix, link); err != nil {
+			closeAll()
+			return nil, err
+		}
+	}
+	return counts, closeAll()
+}
+
+func create(parts []part, prefix string, link decode.LinkType) error {
+	for k := range parts {
+		f, err := os.Create(fmt.Sprintf("%s-%d.pcap", prefix, k))
+		if err != nil {
+			return err
+		}
+		b := bufio.NewWriterSize(f, 1<<20)
+		w := pcapgo.NewWriterNanos(b)
+		if err := w.WriteFileHeader(262144, layers.LinkType(link)); err != nil {
+			f.Close()
+			return err
+		}
+		parts[k] = part{f: f, b: b, w: w}
+	}
+	return nil
+}

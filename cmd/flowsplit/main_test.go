@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/fastsniff/fastsniff/engine/offline"
+	"github.com/fastsniff/fastsniff/flowgen"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// conns runs the offline engine on paths and returns, for each worker,
+// the fingerprints of the connections it closed: endpoints, VLANs, start,
+// close reason and a digest of each direction's delivered bytes.
+func conns(t *testing.T, workers int, paths ...string) [][]string {
+	t.Helper()
+	out := make([][]string, workers)
+	var mu sync.Mutex
+	cfg := offline.Config{
+		Workers: workers,
+		Handler: func(w int) reassembly.Handler {
+			return reassembly.Funcs{
+				OnOpen: func(c *reassembly.Conn) { c.Ctx = &[2][]byte{} },
+				OnSent: func(c *reassembly.Conn, d reassembly.Data) {
+					b := c.Ctx.(*[2][]byte)
+					b[0] = append(b[0], d.Bytes...)
+				},
+				OnReceived: func(c *reassembly.Conn, d reassembly.Data) {
+					b := c.Ctx.(*[2][]byte)
+					b[1] = append(b[1], d.Bytes...)
+				},
+				OnClose: func(c *reassembly.Conn, r reassembly.Reason) {
+					b := c.Ctx.(*[2][]byte)
+					fp := fmt.Sprintf("%v>%v vlan%v @%d %v %x %x", c.Client(), c.Server(), c.VLANs().Slice(),
+						c.StartNanos(), r, sha256.Sum256(b[0]), sha256.Sum256(b[1]))
+					mu.Lock()
+					out[w] = append(out[w], fp)
+					mu.Unlock()
+				},
+			}
+		},
+	}
+	if _, err := offline.Run(context.Background(), cfg, paths...); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range out {
+		slices.Sort(o)
+	}
+	return out
+}
+
+// Part K holds exactly the connections that worker K of a run with N
+// workers reassembles, with the same bytes.
+func TestPartsAreWorkers(t *testing.T) {
+	dir := t.TempDir()
+	gen := filepath.Join(dir, "mixed.pcap")
+	cfg := flowgen.Mixed(5)
+	cfg.Conns = 120
+	c, err := flowgen.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WritePcapFile(gen); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		n     int
+	}{
+		{"flowgen-mixed", []string{gen}, 3},
+		{"flowgen-mixed-2", []string{gen}, 2},
+		{"vlan", []string{"../../testdata/pcaps/ak-twovlan.pcap"}, 2},
+		{"fragmented-syn", []string{"../../testdata/pcaps/sv-ipfrag-syn-rawip.pcap"}, 2},
+		{"two-files", []string{"../../testdata/pcaps/tf-test1-http.pcap", "../../testdata/pcaps/tf-lines-ordered.pcap"}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := filepath.Join(t.TempDir(), "part")
+			var stderr bytes.Buffer
+			if err := run(append([]string{"-n", fmt.Sprint(tc.n), "-o", prefix}, tc.paths...), &stderr); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(stderr.String(), " packets\n"); got != tc.n {
+				t.Errorf("summary %q: %d lines, want %d", stderr.String(), got, tc.n)
+			}
+			want := conns(t, tc.n, tc.paths...)
+			total, nonEmpty := 0, 0
+			for k := range tc.n {
+				got := conns(t, 1, fmt.Sprintf("%s-%d.pcap", prefix, k))[0]
+				if !slices.Equal(got, want[k]) {
+					t.Errorf("part %d: %d connections, worker %d of %d: %d\npart:   %q\nworker: %q", k, len(got), k, tc.n, len(want[k]), got, want[k])
+				}
+				total += len(got)
+				if len(got) > 0 {
+					nonEmpty++
+				}
+			}
+			if total == 0 {
+				t.Fatal("no connections at all")
+			}
+			if tc.name == "flowgen-mixed" && nonEmpty != tc.n {
+				t.Errorf("%d of %d parts hold connections", nonEmpty, tc.n)
+			}
+		})
+	}
+}
+
+func TestErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "2", "x.pcap"}, "usage"},
+		{[]string{"-o", filepath.Join(dir, "p")}, "usage"},
+		{[]string{"-n", "0", "-o", filepath.Join(dir, "p"), "x.pcap"}, "usage"},
+		{[]string{"-o", filepath.Join(dir, "p"), filepath.Join(dir, "missing.pcap")}, "missing.pcap"},
+		{[]string{"-o", filepath.Join(dir, "p"), "main.go"}, "main.go"},
+		{[]string{"-o", filepath.Join(dir, "p"), "../../testdata/pcaps/gp-pcapng-be-multisection.pcapng"}, "link type"},
+	} {
+		err := run(tc.args, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one naming %q", tc.args, err, tc.want)
+		}
+	}
+}
