@@ -54,7 +54,8 @@ func run(args []string, stderr io.Writer) error {
 	if *prefix == "" || fs.NArg() == 0 || *n < 1 {
 		return errors.New("usage: flowsplit -n N -o PREFIX FILE [FILE...]")
 	}
-	counts, err := split(fs.Args(), *n, *prefix, *noVLAN)
+	warn := func(err error) { fmt.Fprintf(stderr, "flowsplit: warning: %v\n", err) }
+	counts, err := split(fs.Args(), *n, *prefix, *noVLAN, warn)
 	if err != nil {
 		return err
 	}
@@ -73,8 +74,9 @@ type part struct {
 	w *pcapgo.Writer
 }
 
-// split writes the parts and returns how many packets each got.
-func split(paths []string, n int, prefix string, ignoreVLAN bool) ([]uint64, error) {
+// split writes the parts and returns how many packets each got. A file
+// truncated mid-packet is a warning: the packets before the cut are split.
+func split(paths []string, n int, prefix string, ignoreVLAN bool, warn func(error)) ([]uint64, error) {
 	r, err := pcapfile.Open(paths...)
 	if err != nil {
 		return nil, err
@@ -103,6 +105,7 @@ func split(paths []string, n int, prefix string, ignoreVLAN bool) ([]uint64, err
 	for {
 		cnt, err := r.ReadBatch(batch)
 		if errors.Is(err, pcapfile.ErrTruncated) {
+			warn(err)
 			continue // the packets before the cut were returned
 		}
 		if err == io.EOF {

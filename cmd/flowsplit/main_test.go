@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/fastsniff/fastsniff/engine/offline"
 	"github.com/fastsniff/fastsniff/flowgen"
 	"github.com/fastsniff/fastsniff/reassembly"
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // conns runs the offline engine on paths and returns, for each worker,
@@ -109,6 +111,62 @@ func TestPartsAreWorkers(t *testing.T) {
 				t.Errorf("%d of %d parts hold connections", nonEmpty, tc.n)
 			}
 		})
+	}
+}
+
+// A file cut mid-packet: a warning, and the packets before the cut are
+// split.
+func TestTruncated(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../testdata/pcaps/sniffer-06-gmail.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pcap")
+	if err := os.WriteFile(cut, src[:len(src)-10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole := filepath.Join(dir, "whole")
+	if err := run([]string{"-n", "1", "-o", whole, "-q", "../../testdata/pcaps/sniffer-06-gmail.pcap"}, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	if err := run([]string{"-n", "1", "-o", filepath.Join(dir, "cut"), "-q", cut}, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "warning") || !strings.Contains(stderr.String(), "cut.pcap") {
+		t.Errorf("stderr %q: want a warning naming the file", stderr.String())
+	}
+	a, b := packets(t, whole+"-0.pcap"), packets(t, filepath.Join(dir, "cut-0.pcap"))
+	if len(a) < 2 || len(b) != len(a)-1 {
+		t.Fatalf("cut file split into %d packets, whole into %d: want one fewer", len(b), len(a))
+	}
+	for i := range b {
+		if !bytes.Equal(a[i], b[i]) {
+			t.Fatalf("packet %d differs", i)
+		}
+	}
+}
+
+// packets reads every packet of a pcap file.
+func packets(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for {
+		d, _, err := r.ReadPacketData()
+		if err != nil {
+			return out
+		}
+		out = append(out, d)
 	}
 }
 
