@@ -296,9 +296,10 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 		}
 		var data []byte
 		var ci gopacket.CaptureInfo
+		var ts int64
 		var err error
 		if r.cur.st != nil {
-			data, ci, arena, err = r.cur.st.read(arena, len(batch)-n)
+			data, ci, ts, arena, err = r.cur.st.read(arena, len(batch)-n)
 			if err == errBatchFull {
 				break
 			}
@@ -330,8 +331,8 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 		}
 		p.CaptureLen = len(data)
 		p.OrigLen = max(ci.Length, len(data))
-		p.TS = 0
-		if !ci.Timestamp.IsZero() {
+		p.TS = ts
+		if r.cur.st == nil && !ci.Timestamp.IsZero() {
 			p.TS = ci.Timestamp.UnixNano()
 		}
 		p.Link = r.cur.link

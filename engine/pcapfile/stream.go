@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
-	"time"
 	"unsafe"
 
 	"github.com/gopacket/gopacket"
@@ -25,10 +25,10 @@ import (
 // reading the same 768 MB file with read() into a reused buffer takes a
 // third of that time (docs/PERFORMANCE.md).
 type streamed struct {
-	f     *os.File
-	order binary.ByteOrder
-	nano  bool
-	max   int // longest record taken (as pcapgo: the snap length, at least 256 KiB)
+	f    *os.File
+	swap bool // big-endian file: its header fields are byte-swapped
+	nano bool
+	max  int // longest record taken (as pcapgo: the snap length, at least 256 KiB)
 
 	// rest is what was read from the file and not yet returned as
 	// packets. It lies in the arena of the batch that read it, after that
@@ -63,12 +63,7 @@ func streamPcap(f *os.File, magic uint32, snaplen uint32) *streamed {
 	if int(snaplen) > s.max {
 		s.max = int(snaplen)
 	}
-	switch magic {
-	case magicPcapMicro, magicPcapNano:
-		s.order = binary.LittleEndian
-	default:
-		s.order = binary.BigEndian
-	}
+	s.swap = magic == magicPcapMicroBE || magic == magicPcapNanoBE
 	s.nano = magic == magicPcapNano || magic == magicPcapNanoBE
 	return s
 }
@@ -90,14 +85,14 @@ func (s *streamed) left() int {
 // the record is read into the next batch's arena.
 var errBatchFull = errors.New("batch full")
 
-// read returns the next record, in place in arena, and arena with the
-// record counted in its length (or a larger arena, allocated while it
-// held no packet). want is how many more packets the batch takes. Errors
-// as pcapgo's reader: io.EOF at a clean end, io.ErrUnexpectedEOF (with a
-// non-zero capture length) when the file ends inside a record; and
-// errBatchFull when arena, which holds packets already, has no room left
-// for the record.
-func (s *streamed) read(arena []byte, want int) ([]byte, gopacket.CaptureInfo, []byte, error) {
+// read returns the next record, in place in arena, its capture time in
+// Unix nanoseconds, and arena with the record counted in its length (or a
+// larger arena, allocated while it held no packet). want is how many more
+// packets the batch takes. Errors as pcapgo's reader: io.EOF at a clean
+// end, io.ErrUnexpectedEOF (with a non-zero capture length) when the file
+// ends inside a record; and errBatchFull when arena, which holds packets
+// already, has no room left for the record.
+func (s *streamed) read(arena []byte, want int) ([]byte, gopacket.CaptureInfo, int64, []byte, error) {
 	var ci gopacket.CaptureInfo
 	arena, err := s.fill(arena, 16, want)
 	if err != nil {
@@ -106,18 +101,18 @@ func (s *streamed) read(arena []byte, want int) ([]byte, gopacket.CaptureInfo, [
 			s.rest = nil
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, ci, arena, err
+		return nil, ci, 0, arena, err
 	}
-	h := s.rest
-	sec := s.order.Uint32(h)
-	frac := s.order.Uint32(h[4:])
-	ci.CaptureLength = int(s.order.Uint32(h[8:]))
-	ci.Length = int(s.order.Uint32(h[12:]))
+	h := s.rest[:16]
+	sec := s.u32(h[0:])
+	frac := s.u32(h[4:])
+	ci.CaptureLength = int(s.u32(h[8:]))
+	ci.Length = int(s.u32(h[12:]))
 	if ci.CaptureLength > s.max {
-		return nil, ci, arena, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, s.max)
+		return nil, ci, 0, arena, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, s.max)
 	}
 	if ci.CaptureLength > ci.Length {
-		return nil, ci, arena, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+		return nil, ci, 0, arena, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	rec := 16 + ci.CaptureLength
 	if arena, err = s.fill(arena, rec, want); err != nil {
@@ -125,17 +120,28 @@ func (s *streamed) read(arena []byte, want int) ([]byte, gopacket.CaptureInfo, [
 			s.rest = nil
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, ci, arena, err
+		return nil, ci, 0, arena, err
 	}
+	// what time.Unix(sec, nsec).UnixNano() gives (as pcapgo), without
+	// the round trip through time.Time
 	nsec := int64(frac)
 	if !s.nano {
 		nsec *= 1000
 	}
-	ci.Timestamp = time.Unix(int64(sec), nsec)
+	ts := int64(sec)*1e9 + nsec
 	data := s.rest[16:rec:rec]
 	s.rest = s.rest[rec:]
 	s.avg += (rec - s.avg) / 16
-	return data, ci, arena[:len(arena)+rec], nil
+	return data, ci, ts, arena[:len(arena)+rec], nil
+}
+
+// u32 reads a record header field in the file's byte order.
+func (s *streamed) u32(b []byte) uint32 {
+	v := binary.LittleEndian.Uint32(b)
+	if s.swap {
+		v = bits.ReverseBytes32(v)
+	}
+	return v
 }
 
 // fill makes s.rest start at the end of arena's packets and hold at least

@@ -40,7 +40,7 @@ func TestStreamedRestLargerThanNextArena(t *testing.T) {
 	s := src.st
 	s.avg = 100 << 10 // read far ahead: most of the file lands in rest
 	big := make([]byte, 0, 1<<20)
-	data, _, big, err := s.read(big, 1)
+	data, _, _, big, err := s.read(big, 1)
 	if err != nil || data[0] != 0 {
 		t.Fatalf("first record: %v", err)
 	}
@@ -50,7 +50,7 @@ func TestStreamedRestLargerThanNextArena(t *testing.T) {
 	small := make([]byte, 0, 16400)
 	for i := 1; i < n; i++ {
 		var d []byte
-		d, _, small, err = s.read(small[:0], 1)
+		d, _, _, small, err = s.read(small[:0], 1)
 		if err != nil || len(d) != 1000 || d[0] != byte(i) {
 			t.Fatalf("record %d: %v", i, err)
 		}

@@ -162,6 +162,8 @@ func FuzzReader(f *testing.F) {
 		f.Add(b[:min(len(b), 4000)])
 	}
 	f.Add(pcapBytes(binary.LittleEndian, true, 0xffffffff, 1, []byte("x"), make([]byte, 300)))
+	f.Add(pcapBytes(binary.BigEndian, true, 65535, 1, []byte("big"), make([]byte, 70)))
+	f.Add(pcapBytes(binary.BigEndian, false, 65535, 101, []byte("big-micro"), make([]byte, 40)))
 	tmp := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		path := filepath.Join(tmp, "fuzz.pcap")
@@ -174,6 +176,7 @@ func FuzzReader(f *testing.F) {
 		}
 		defer r.Close()
 		var got [][]byte
+		var meta [][2]int64 // TS, OrigLen
 		b := make([]pcapfile.Packet, 5)
 		for range len(data) + 2 { // a batch takes at least one record or ends the file
 			n, err := r.ReadBatch(b)
@@ -185,6 +188,7 @@ func FuzzReader(f *testing.F) {
 			}
 			for _, p := range b[:n] {
 				got = append(got, append([]byte(nil), p.Data...))
+				meta = append(meta, [2]int64{p.TS, int64(p.OrigLen)})
 			}
 		}
 		pr, err := pcapgo.NewReader(bytes.NewReader(data))
@@ -194,7 +198,7 @@ func FuzzReader(f *testing.F) {
 			return
 		}
 		for i := 0; ; i++ {
-			d, _, err := pr.ReadPacketData()
+			d, ci, err := pr.ReadPacketData()
 			if err != nil {
 				if i < len(got) {
 					t.Fatalf("pcapfile read %d packets, pcapgo %d", len(got), i)
@@ -209,6 +213,16 @@ func FuzzReader(f *testing.F) {
 					t.Fatalf("pcapfile stopped at %d packets, pcapgo goes on", len(got))
 				}
 				t.Fatalf("packet %d differs from pcapgo", i)
+			}
+			want := [2]int64{ci.Timestamp.UnixNano(), int64(max(ci.Length, len(d)))}
+			if diff := meta[i][0] - want[0]; diff > 0 && diff%(1<<32) == 0 && diff < 1000<<32 {
+				// A microsecond field of 2^32/1000 or more (invalid: it
+				// should be below 10^6): pcapgo multiplies it by 1000 in
+				// 32 bits and wraps; pcapfile takes it as that many µs.
+				want[0] = meta[i][0]
+			}
+			if meta[i] != want {
+				t.Fatalf("packet %d: time and length %v, pcapgo %v", i, meta[i], want)
 			}
 		}
 	})
