@@ -19,11 +19,13 @@ import (
 // cache), and a packet's Data is its record in place.
 //
 // Why not a memory mapping: measured on this project's machines (virtual
-// machines with nested paging), the first access to every 4 KiB page of a
-// fresh mapping costs about 2 µs even after MADV_POPULATE_READ, and walking
-// the record headers of a mapping is a chain of dependent cache misses;
-// reading the same 768 MB file with read() into a reused buffer takes a
-// third of that time (docs/PERFORMANCE.md).
+// machines with nested paging), when the page cache holds the file in
+// 4 KiB pages (a file just written, the usual case after a capture) the
+// first access to every page of a mapping costs 1.4-2 µs even after
+// MADV_POPULATE_READ, and reading the 768 MB benchmark file with read()
+// into a reused buffer takes a third of that time. With large folios in
+// the page cache the mapping is cheap, but a mapped variant of the whole
+// pipeline was no faster than this one there either (docs/PERFORMANCE.md).
 type streamed struct {
 	f    *os.File
 	swap bool // big-endian file: its header fields are byte-swapped
