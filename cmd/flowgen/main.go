@@ -5,6 +5,8 @@
 //	flowgen -conns 1000 -loss 0.01 -reorder 0.01 -o f.pcap -truth f.jsonl
 //	flowgen -preset bench -o bench.pcap -truth bench.jsonl   # >= 1M packets
 //	flowgen -preset mixed -seed 7 -o - | tshark -r - -q -z conv,tcp
+//	flowgen -flood syn -o syn.pcap                           # 1M SYNs, distinct sources
+//	flowgen -flood ack -packets 500000 -start 1577836800.5 -span 30s -o ack.pcap
 //
 // The same flags always give byte-identical files. "-" writes to standard
 // output. A preset sets every field; flags given explicitly override it.
@@ -70,6 +72,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("o", "", "pcap output file (- for stdout)")
 	truth := fs.String("truth", "", "truth output file, JSON lines (- for stdout)")
 	quiet := fs.Bool("q", false, "no summary on stderr")
+	flood := fs.String("flood", "", "write an attack flood instead of connections: syn (distinct sources), ack (random 4-tuples and numbers), rstfin (random RSTs and FINs); -packets packets (default 1M), -seed")
+	start := fs.String("start", "", "with -flood: time of the first packet, Unix seconds with up to 9 decimals (default 2020-01-01)")
+	span := fs.Duration("span", 0, "with -flood: time from the first to the last packet (default 1µs per packet)")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed")
 	for _, f := range fields {
 		if f.int != nil {
@@ -89,6 +94,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "-" && *truth == "-" {
 		return fmt.Errorf("-o and -truth cannot both be stdout")
+	}
+	if *flood != "" {
+		return runFlood(*flood, *start, *span, cfg, *preset, *truth, *out, *quiet, stdout, stderr)
 	}
 	if *preset != "" {
 		var base flowgen.Config
