@@ -5,28 +5,28 @@ type Flags uint32
 
 // Flag values.
 const (
-	FlagTLS         Flags = 1 << iota // a direction started with a TLS (or SSLv2) record
-	FlagClientHello                   // a ClientHello was parsed
-	FlagServerHello                   // a ServerHello (not an HRR) was parsed: Version, Cipher valid
-	FlagHRR                           // a HelloRetryRequest was seen
-	FlagSSLv2Hello                    // the first ClientHello came in SSLv2 record format
-	FlagSSLv2                         // an SSLv2 SERVER-HELLO: the connection speaks SSLv2
-	FlagResumed                       // session resumed (ID echoed, PSK accepted, or abbreviated handshake)
-	FlagEstablished                   // the handshake completed (see Info.Established)
-	FlagComplete                      // nothing more to learn: the bypass point
-	FlagCert                          // the server's leaf certificate is in ConnState.Leaf
-	FlagClientCert                    // the client sent a non-empty Certificate
-	FlagTooLarge                      // a handshake message over Config.MaxMessage was skipped
-	FlagMalformed                     // a handshake message did not parse
-	FlagDesync                        // a direction lost the record framing (bad header, gap) and was abandoned
-	FlagAlert                         // a plaintext alert was seen: LastAlert
-	FlagTicketOffered                 // the client offered a session ticket
-	FlagSessionIDOffered              // the client offered a session ID
-	FlagPSKOffered                    // the client offered a TLS 1.3 pre-shared key
-	FlagCertTruncated                 // the leaf certificate was longer than Config.MaxMessage: not kept
-	FlagJA3                           // JA3 and JA4 are set (TLS-format ClientHello)
-	FlagJA3S                          // JA3S is set
-	FlagJA4Retry                      // JA4Retry is set (a second ClientHello)
+	FlagTLS              Flags = 1 << iota // a direction started with a TLS (or SSLv2) record
+	FlagClientHello                        // a ClientHello was parsed
+	FlagServerHello                        // a ServerHello (not an HRR) was parsed: Version, Cipher valid
+	FlagHRR                                // a HelloRetryRequest was seen
+	FlagSSLv2Hello                         // the first ClientHello came in SSLv2 record format
+	FlagSSLv2                              // an SSLv2 SERVER-HELLO: the connection speaks SSLv2
+	FlagResumed                            // session resumed (ID echoed, PSK accepted, or abbreviated handshake)
+	FlagEstablished                        // the handshake completed (see Info.Established)
+	FlagComplete                           // nothing more to learn: the bypass point
+	FlagCert                               // the server's leaf certificate is in ConnState.Leaf
+	FlagClientCert                         // the client sent a non-empty Certificate
+	FlagTooLarge                           // a handshake message over Config.MaxMessage was skipped
+	FlagMalformed                          // a handshake message did not parse
+	FlagDesync                             // a direction lost the record framing (bad header, gap) and was abandoned
+	FlagAlert                              // a plaintext alert was seen: LastAlert
+	FlagTicketOffered                      // the client offered a session ticket
+	FlagSessionIDOffered                   // the client offered a session ID
+	FlagPSKOffered                         // the client offered a TLS 1.3 pre-shared key
+	FlagCertTruncated                      // the leaf certificate was longer than Config.MaxMessage: not kept
+	FlagJA3                                // JA3 and JA4 are set (TLS-format ClientHello)
+	FlagJA3S                               // JA3S is set
+	FlagJA4Retry                           // JA4Retry is set (a second ClientHello)
 	flagCCSClient
 	flagCCSServer
 	flagAppClient // client application data after the ServerHello
