@@ -62,13 +62,30 @@ type Config struct {
 	// connection that has buffered longest is forced as above. Default
 	// 256 MiB.
 	MaxBuffer int
-	// MaxConns bounds the connections of the Table; past it the least
-	// recently active one is closed with ReasonEvicted. Default 1<<20.
+	// MaxConns bounds the open connections of the Table (closed ones still
+	// lingering included); past it one is closed with ReasonEvicted: a
+	// lingering one first, then the least recently active one holding no
+	// buffered bytes, else the least recently active one. Default 1<<20.
 	MaxConns int
+	// MaxHalfOpen bounds the half-open connections (only one side seen, no
+	// payload yet: a SYN, a lone ACK), held in compact form; past it the
+	// oldest is closed with ReasonEvicted. Default 1<<20.
+	MaxHalfOpen int
+	// MaxMemory, when set, bounds the Table's connection state and
+	// buffered payload together: it lowers MaxHalfOpen, MaxConns and
+	// MaxBuffer to their shares of it (an eighth, three eighths and a
+	// quarter; spare pooled buffers get the last quarter). See
+	// docs/REASSEMBLY.md for what it does not cover.
+	MaxMemory int
+
+	// noHalfOpen gives every connection a full Conn from its first packet
+	// (tests compare the two ways).
+	noHalfOpen bool
 }
 
 // withDefaults returns c with zero fields replaced by defaults.
 func (c Config) withDefaults() Config {
+	c.applyBudget()
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = 5 * time.Minute
 	}
@@ -95,6 +112,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConns <= 0 {
 		c.MaxConns = 1 << 20
+	}
+	if c.MaxHalfOpen <= 0 {
+		c.MaxHalfOpen = 1 << 20
 	}
 	return c
 }

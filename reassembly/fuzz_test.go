@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 )
 
@@ -11,18 +12,25 @@ import (
 // sequence and ACK offsets, length) over three 4-tuples and checks that
 // the Table never panics, never delivers bytes the peer has not ACKed
 // without flagging them, delivers every offset exactly once in order, and
-// stays within its memory limits; and that payloads lent under leases
-// give the same streams as copied ones.
+// stays within its memory limits; that payloads lent under leases give
+// the same streams as copied ones; and that holding half-open connections
+// in compact form changes nothing a Handler sees.
 func FuzzTable(f *testing.F) {
 	f.Add([]byte("\x00\x02\x00\x00\x00\x00\x00\x00\x01\x12\x00\x00\x00\x01\x00\x00\x00\x18\x00\x01\x00\x01\x10\x00\x01\x10\x00\x01\x00\x11\x00\x00"))
 	f.Add([]byte("\x00\x18\x00\x05\x00\x00\x20\x00\x01\x10\x00\x00\x00\x30\x00\x00\x00\x14\x00\x01\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		plain := fuzzRun(t, in, false)
+		plain := fuzzRun(t, in, false, nil)
+		unlimited := func(c *Config) { c.MaxConns, c.MaxHalfOpen = 1<<20, 1<<20 }
+		compact := recordStrings(fuzzRun(t, in, false, unlimited))
+		full := recordStrings(fuzzRun(t, in, false, func(c *Config) { unlimited(c); c.noHalfOpen = true }))
+		if !slices.Equal(compact, full) {
+			t.Fatalf("half-open in compact form:\n%s\nwithout:\n%s", compact, full)
+		}
 		if len(in) > 0 && in[0]&0x40 == 0 {
 			// the same segments with leased payloads, each lease ended
 			// a few segments later and its buffer written over: the
 			// streams must be the same
-			leased := fuzzRun(t, in, true)
+			leased := fuzzRun(t, in, true, nil)
 			if len(leased.conns) != len(plain.conns) {
 				t.Fatalf("leased: %d connections, copied: %d", len(leased.conns), len(plain.conns))
 			}
@@ -37,13 +45,27 @@ func FuzzTable(f *testing.F) {
 	})
 }
 
+// recordStrings renders every connection a recorder saw, sorted by ID.
+func recordStrings(r *recorder) []string {
+	var out []string
+	for _, c := range r.conns {
+		out = append(out, fmt.Sprintf("%+v", *c))
+	}
+	slices.Sort(out)
+	return out
+}
+
 // fuzzRun is one FuzzTable run over in; with lease, every payload is
 // copied into a buffer lent under its own lease, ended (and the buffer
-// scribbled over) three segments later.
-func fuzzRun(t *testing.T, in []byte, lease bool) *recorder {
-	cfg := Config{MaxBuffer: 32 << 10, MaxConnBuffer: 8 << 10, MaxConnSegments: 16, MaxConns: 2, OneSidedBytes: 512}
+// scribbled over) three segments later. mod, if not nil, changes the
+// Config.
+func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
+	cfg := Config{MaxBuffer: 32 << 10, MaxConnBuffer: 8 << 10, MaxConnSegments: 16, MaxConns: 2, MaxHalfOpen: 2, OneSidedBytes: 512}
 	if len(in) > 0 && in[0]&0x80 != 0 {
 		cfg.Overlap = OverlapLast
+	}
+	if mod != nil {
+		mod(&cfg)
 	}
 	r := newRecorder()
 	var tb *Table
@@ -96,8 +118,8 @@ func fuzzRun(t *testing.T, in []byte, lease bool) *recorder {
 			s.Stable = len(in) > 0 && in[0]&0x40 != 0
 		}
 		tb.Feed(s)
-		if st := tb.Stats(); st.Buffered > uint64(cfg.MaxBuffer)+4096 || st.Active > uint64(cfg.MaxConns) {
-			t.Fatalf("limits: buffered %d active %d", st.Buffered, st.Active)
+		if st := tb.Stats(); st.Buffered > uint64(cfg.MaxBuffer)+4096 || st.Active-st.HalfOpen > uint64(cfg.MaxConns) || st.HalfOpen > uint64(cfg.MaxHalfOpen) {
+			t.Fatalf("limits: buffered %d active %d half-open %d", st.Buffered, st.Active, st.HalfOpen)
 		}
 	}
 	tb.Flush(ReasonFlush)

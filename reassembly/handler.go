@@ -56,7 +56,7 @@ const (
 	ReasonFIN             // both directions finished with FIN
 	ReasonRST             // a valid RST
 	ReasonTimeout         // idle longer than Config.IdleTimeout (capture clock)
-	ReasonEvicted         // pushed out by Config.MaxConns
+	ReasonEvicted         // pushed out by a limit: Config.MaxConns, MaxHalfOpen or MaxMemory
 	ReasonReused          // a new SYN with a new ISN took over the 4-tuple
 	ReasonFlush           // end of input
 	ReasonShutdown        // the capture was stopped (live)
@@ -76,8 +76,11 @@ func (r Reason) String() string {
 // serves one Table (one worker), so it needs no locks; per-connection state
 // goes in Conn.Ctx.
 type Handler interface {
-	// Opened is called once when the Table creates the connection, before
-	// any data.
+	// Opened is called once per connection, before any data: when the
+	// Table makes its Conn. A half-open connection (one side seen, no
+	// payload: a SYN alone) gets its Conn, with everything seen so far,
+	// only when it leaves that state or closes; Conn.Start is still the
+	// time of its first packet.
 	Opened(c *Conn)
 	// Sent delivers bytes sent by the client, in order.
 	Sent(c *Conn, d Data)

@@ -30,10 +30,12 @@ func (e Endpoint) less(o Endpoint) bool {
 }
 
 // Key identifies a connection whichever way a packet travels: the two
-// endpoints in canonical order (Lo < Hi) plus the VLAN stack.
+// endpoints in canonical order (Lo < Hi) plus the VLAN stack and the
+// tunnel (Segment.Tunnel).
 type Key struct {
 	Lo, Hi Endpoint
 	VLANs  VLANs
+	Tunnel uint32
 }
 
 // KeyOf returns the canonical key of a segment and whether the segment
@@ -44,6 +46,7 @@ func KeyOf(s *Segment, noVLAN bool) (k Key, fromHi bool) {
 	if !noVLAN {
 		k.VLANs = s.VLANs
 	}
+	k.Tunnel = s.Tunnel
 	if dst.less(src) {
 		k.Lo, k.Hi = dst, src
 		return k, true
@@ -68,7 +71,7 @@ func (k *Key) Hash() uint64 {
 	mix(binary.LittleEndian.Uint64(k.Lo.Addr[8:]))
 	mix(binary.LittleEndian.Uint64(k.Hi.Addr[:8]))
 	mix(binary.LittleEndian.Uint64(k.Hi.Addr[8:]))
-	mix(uint64(k.Lo.Port)<<16 | uint64(k.Hi.Port))
+	mix(uint64(k.Lo.Port)<<16 | uint64(k.Hi.Port) | uint64(k.Tunnel)<<32)
 	mix(uint64(k.VLANs.IDs[0]) | uint64(k.VLANs.IDs[1])<<16 | uint64(k.VLANs.IDs[2])<<32 | uint64(k.VLANs.IDs[3])<<48)
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
@@ -86,7 +89,7 @@ func FlowHash(s *Segment, noVLAN bool) uint64 {
 	a := binary.LittleEndian.Uint64(s.Src[:8]) ^ binary.LittleEndian.Uint64(s.Dst[:8])
 	b := binary.LittleEndian.Uint64(s.Src[8:]) ^ binary.LittleEndian.Uint64(s.Dst[8:])
 	p := uint64(s.SrcPort^s.DstPort) | (uint64(s.SrcPort)+uint64(s.DstPort))<<16
-	h := a ^ bits.RotateLeft64(b, 29) ^ p*0x9e3779b97f4a7c15
+	h := a ^ bits.RotateLeft64(b, 29) ^ (p|uint64(s.Tunnel)<<32)*0x9e3779b97f4a7c15
 	if !noVLAN {
 		v := s.VLANs.IDs
 		h ^= bits.RotateLeft64(uint64(v[0])|uint64(v[1])<<16|uint64(v[2])<<32|uint64(v[3])<<48, 17)

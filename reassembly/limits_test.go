@@ -16,6 +16,7 @@ func TestMaxConnsEvictsLeastRecentlyActive(t *testing.T) {
 		sc.cli = netip.AddrPortFrom(sc.cli.Addr(), uint16(40000+i))
 		sc.epoch += int64(i) * int64(time.Millisecond)
 		tb.Feed(sc.seg(pkt{from: 'c', flags: "S"}))
+		tb.Feed(sc.seg(pkt{from: 's', flags: "S.", ack: 1}))
 	}
 	if r.conns[0].closed != 1 || r.conns[0].reason != ReasonEvicted || r.conns[1].closed != 0 {
 		t.Fatalf("eviction: %+v %+v", r.conns[0], r.conns[1])
@@ -119,7 +120,7 @@ func TestOffsetsPast4GiB(t *testing.T) {
 
 func TestHostileSequenceNumbersStayBounded(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	cfg := Config{MaxBuffer: 1 << 20, MaxConnBuffer: 256 << 10, MaxConns: 50}
+	cfg := Config{MaxBuffer: 1 << 20, MaxConnBuffer: 256 << 10, MaxConns: 50, MaxHalfOpen: 20}
 	r := newRecorder()
 	tb := NewTable(cfg, r)
 	payload := make([]byte, 1500)
@@ -136,8 +137,8 @@ func TestHostileSequenceNumbersStayBounded(t *testing.T) {
 		s.Payload = payload[:rng.IntN(len(payload))]
 		tb.Feed(s)
 		st := tb.Stats()
-		if st.Buffered > uint64(cfg.MaxBuffer)+2048 || st.Active > uint64(cfg.MaxConns) {
-			t.Fatalf("packet %d: buffered %d active %d", i, st.Buffered, st.Active)
+		if st.Buffered > uint64(cfg.MaxBuffer)+2048 || st.Active-st.HalfOpen > uint64(cfg.MaxConns) || st.HalfOpen > uint64(cfg.MaxHalfOpen) {
+			t.Fatalf("packet %d: buffered %d active %d half-open %d", i, st.Buffered, st.Active, st.HalfOpen)
 		}
 	}
 	tb.Flush(ReasonFlush)

@@ -14,6 +14,8 @@ const (
 
 type pool struct {
 	free     [numClasses][][]byte
+	freeN    int // bytes in free
+	maxFree  int // past this, released buffers go to the garbage collector
 	allocs   *uint64
 	oversize *uint64
 }
@@ -45,6 +47,7 @@ func (p *pool) get(n int) []byte {
 		b := p.free[c][l-1]
 		p.free[c][l-1] = nil
 		p.free[c] = p.free[c][:l-1]
+		p.freeN -= cap(b)
 		return b[:n]
 	}
 	*p.allocs++
@@ -54,8 +57,9 @@ func (p *pool) get(n int) []byte {
 // put takes a buffer back.
 func (p *pool) put(b []byte) {
 	c := classOf(cap(b))
-	if c >= numClasses || cap(b) != 1<<(c+minClassShift) {
+	if c >= numClasses || cap(b) != 1<<(c+minClassShift) || p.freeN+cap(b) > p.maxFree {
 		return
 	}
+	p.freeN += cap(b)
 	p.free[c] = append(p.free[c], b[:0])
 }

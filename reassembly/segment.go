@@ -85,6 +85,12 @@ type Segment struct {
 	V6               bool
 	SrcPort, DstPort uint16
 	VLANs            VLANs
+	// Tunnel, when not 0, identifies the encapsulation the segment came
+	// through (a hash of its layers and their ids, see decode.Chain) and
+	// is part of the flow key: the same inner addresses in two tunnels
+	// are two connections. The decoder leaves it 0 unless asked to key by
+	// tunnel.
+	Tunnel uint32
 	Seq, Ack         Seq
 	Flags            Flags
 	Window           uint16

@@ -16,6 +16,7 @@ type Table struct {
 	cfg   Config
 	h     Handler
 	conns index
+	emb   embryos // half-open connections in compact form (embryo.go)
 
 	// the last connection looked up: consecutive packets of one flow are
 	// the common case and skip the index.
@@ -55,17 +56,19 @@ func NewTable(cfg Config, h Handler) *Table {
 		graceNs:  int64(cfg.ResetGrace),
 	}
 	t.conns.init(1024, cfg.MaxConns)
+	t.emb.init(cfg.MaxHalfOpen)
 	t.lru.idx, t.linger.idx, t.buffering.idx, t.resets.idx = lkMain, lkMain, lkBuf, lkRST
 	t.pool.allocs = &t.stats.BufAllocs
 	t.pool.oversize = &t.stats.OversizeSegs
+	t.pool.maxFree = cfg.MaxBuffer
 	return t
 }
 
 // Stats returns the Table's counters.
 func (t *Table) Stats() Stats { return t.stats }
 
-// Len returns the number of open connections.
-func (t *Table) Len() int { return t.lru.n }
+// Len returns the number of open connections, half-open ones included.
+func (t *Table) Len() int { return t.lru.n + t.emb.n }
 
 // Now returns the Table's capture clock (Unix ns): the latest timestamp
 // fed or advanced to.
@@ -85,13 +88,20 @@ func (t *Table) Advance(now int64) {
 // of a file, ReasonShutdown when a live capture stops), delivering what is
 // buffered, and forgets closed ones. The Table stays usable.
 func (t *Table) Flush(r Reason) {
-	for c := t.lru.tail; c != nil; c = t.lru.tail {
-		if c.rstPending {
+	for {
+		c, ei := t.oldest()
+		switch {
+		case ei >= 0:
+			t.closeEmbryo(ei, r)
+		case c == nil:
+			goto closed
+		case c.rstPending:
 			t.close(c, ReasonRST)
-		} else {
+		default:
 			t.close(c, r)
 		}
 	}
+closed:
 	for c := t.linger.head; c != nil; c = t.linger.head {
 		t.linger.remove(c)
 		t.drop(c)
@@ -104,8 +114,15 @@ func (t *Table) expire() {
 	for c := t.resets.head; c != nil && c.rstAt+t.graceNs <= now; c = t.resets.head {
 		t.close(c, ReasonRST)
 	}
-	for c := t.lru.tail; c != nil && c.last+t.timeout <= now; c = t.lru.tail {
-		t.close(c, ReasonTimeout)
+	for {
+		c, ei := t.oldest()
+		if ei >= 0 && t.emb.at(ei).last+t.timeout <= now {
+			t.closeEmbryo(ei, ReasonTimeout)
+		} else if c != nil && c.last+t.timeout <= now {
+			t.close(c, ReasonTimeout)
+		} else {
+			break
+		}
 	}
 	for c := t.linger.head; c != nil && c.lingerUntil <= now; c = t.linger.head {
 		t.linger.remove(c)
@@ -136,6 +153,19 @@ func (t *Table) Feed(s *Segment) {
 			t.cacheKey, t.cacheConn = k, c
 		}
 	}
+	if c == nil && t.emb.n > 0 {
+		if i := t.emb.get(&k, h); i >= 0 {
+			if em := t.emb.at(i); embryoFits(s) && em.repeats(s, fromHi) {
+				em.reps++
+				if s.TS > em.last {
+					em.last = s.TS
+				}
+				t.emb.touch(i)
+				return
+			}
+			c = t.promote(i, h, false)
+		}
+	}
 	pureSYN := s.Flags&(SYN|ACK|RST) == SYN
 	if c != nil && c.state == StateClosed {
 		// A closed 4-tuple lingers to absorb its last packets; only a new
@@ -157,7 +187,11 @@ func (t *Table) Feed(s *Segment) {
 		}
 	}
 	if c == nil {
-		if c = t.open(k, h, fromHi, s); c == nil {
+		if embryoFits(s) && (s.Flags&SYN != 0 || !t.cfg.NoMidstream) && !t.cfg.noHalfOpen {
+			t.hatch(&k, h, fromHi, s)
+			return
+		}
+		if c = t.open(k, h, fromHi, s, openNew); c == nil {
 			return
 		}
 	}
@@ -184,7 +218,17 @@ func serverIsDst(sport, dport uint16) bool {
 	return dport <= sport
 }
 
-func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment) *Conn {
+// How open makes a Conn: for a new flow, for an embryo being promoted
+// (counted already when it hatched), or for an embryo replayed only to be
+// closed (transient: not indexed, evicts nothing).
+const (
+	openNew = iota
+	openPromoted
+	openTransient
+)
+
+// open makes the Conn for a segment of an unknown flow.
+func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment, how int) *Conn {
 	f := s.Flags
 	if f&RST != 0 {
 		// a RST for a connection we do not know: nothing to close
@@ -196,17 +240,8 @@ func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment) *Conn {
 		t.stats.NoSYN++
 		return nil
 	}
-	for t.conns.len() >= t.cfg.MaxConns {
-		if old := t.linger.head; old != nil {
-			t.linger.remove(old)
-			t.drop(old)
-			continue
-		}
-		if old := t.lru.tail; old != nil {
-			t.close(old, ReasonEvicted)
-			continue
-		}
-		break
+	if how != openTransient {
+		t.admit()
 	}
 	c := t.newConn()
 	c.key, c.hash = k, h
@@ -235,13 +270,17 @@ func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment) *Conn {
 		c.state = StateEstablished
 	}
 	c.id = connID(h, s.TS, s.Seq)
-	t.conns.insert(c, h)
-	t.cacheKey, t.cacheConn = k, c
-	t.lru.pushFront(c)
-	t.stats.Opened++
-	t.stats.Active++
-	if c.midstream {
-		t.stats.Midstream++
+	if how != openTransient {
+		t.conns.insert(c, h)
+		t.cacheKey, t.cacheConn = k, c
+		t.lru.pushFront(c)
+	}
+	if how == openNew {
+		t.stats.Opened++
+		t.stats.Active++
+		if c.midstream {
+			t.stats.Midstream++
+		}
 	}
 	t.h.Opened(c)
 	return c
@@ -282,7 +321,7 @@ func (t *Table) newHalves() *[2]half {
 	if n := len(t.hfree); n > 0 {
 		h := t.hfree[n-1]
 		t.hfree = t.hfree[:n-1]
-		s0, s1 := h[0].segs[:0], h[1].segs[:0]
+		s0, s1 := keep(h[0].segs), keep(h[1].segs)
 		*h = [2]half{}
 		h[0].segs, h[1].segs = s0, s1
 		return h
@@ -293,6 +332,15 @@ func (t *Table) newHalves() *[2]half {
 	h := &t.hslab[0]
 	t.hslab = t.hslab[1:]
 	return h
+}
+
+// keep returns segs emptied, or nil when its capacity is more than a
+// recycled direction may keep (budget.go counts keptSegs).
+func keep(segs []seg) []seg {
+	if cap(segs) > keptSegs {
+		return nil
+	}
+	return segs[:0]
 }
 
 // freeHalves takes back a closed connection's directions (they hold

@@ -284,10 +284,10 @@ func TestWriteError(t *testing.T) {
 	tab := reassembly.NewTable(reassembly.Config{}, reassembly.Multi(w.Handler(), got.handler()))
 	c := &segtest.Conv{T: tab, Client: cli4, Server: srv4, TS: t0}
 	c.C(segtest.SYN, "")
+	c.S(segtest.SYN|segtest.ACK, "") // the connection leaves the half-open state: Opened
 	if err := os.Mkdir(filepath.Join(dir, Name(got.v[0], cli4, srv4, reassembly.FromClient)), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	c.S(segtest.SYN|segtest.ACK, "")
 	c.C(segtest.ACK, "")
 	for i := 0; i < 100; i++ { // many buffers after the failure
 		c.C(segtest.ACK|segtest.PSH, strings.Repeat("x", 200))

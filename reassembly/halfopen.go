@@ -1,0 +1,70 @@
+package reassembly
+
+// The Table's side of half-open connections (embryo.go has the arena).
+
+// hatch records s, the first packet of an unknown flow, as an embryo,
+// evicting the oldest embryo when MaxHalfOpen are held.
+func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) {
+	if t.emb.n >= t.cfg.MaxHalfOpen {
+		t.stats.EvictedHalfOpen++
+		t.closeEmbryo(t.emb.head, ReasonEvicted)
+	}
+	_, em := t.emb.add(k, h)
+	em.flags, em.window, em.wscale, em.v6, em.fromHi = s.Flags, s.Window, s.WScale, s.V6, fromHi
+	em.seq, em.ack, em.first, em.last = s.Seq, s.Ack, s.TS, s.TS
+	t.stats.HalfOpen++
+	t.stats.Active++
+	t.stats.Opened++
+	if s.Flags&(SYN|ACK) != SYN {
+		t.stats.Midstream++ // as open counts it
+	}
+}
+
+// promote turns embryo i (key hash h) into a Conn, replaying its packets,
+// and forgets the embryo. A transient Conn is for closing at once.
+func (t *Table) promote(i int32, h uint64, transient bool) *Conn {
+	em := t.emb.at(i)
+	var s Segment
+	em.segment(&s)
+	k, fromHi, reps, last := em.key, em.fromHi, em.reps, em.last
+	t.emb.remove(i, h)
+	t.stats.HalfOpen--
+	how := openPromoted
+	if transient {
+		how = openTransient
+	}
+	c := t.open(k, h, fromHi, &s, how)
+	if c == nil { // cannot happen: hatch takes only what open accepts
+		return nil
+	}
+	d := FromClient
+	if fromHi != c.clientIsHi {
+		d = FromServer
+	}
+	t.process(c, d, &s)
+	s.TS = last
+	for ; reps > 0; reps-- {
+		t.process(c, d, &s)
+	}
+	c.last = last
+	return c
+}
+
+// closeEmbryo replays embryo i into a transient Conn and closes it with r,
+// so that the Handler sees every attempt.
+func (t *Table) closeEmbryo(i int32, r Reason) {
+	em := t.emb.at(i)
+	if c := t.promote(i, em.key.Hash(), true); c != nil {
+		t.close(c, r)
+	}
+}
+
+// oldest returns what has been quiet longest: the least recently active
+// open connection, or (ei >= 0) the least recently active embryo.
+func (t *Table) oldest() (c *Conn, ei int32) {
+	c, ei = t.lru.tail, t.emb.head
+	if ei >= 0 && c != nil && c.last < t.emb.at(ei).last {
+		return c, -1
+	}
+	return c, ei
+}
