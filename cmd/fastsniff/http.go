@@ -10,6 +10,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/outputs/httplog"
 	"github.com/fastsniff/fastsniff/outputs/metrics"
+	"github.com/fastsniff/fastsniff/outputs/sink"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -19,6 +20,8 @@ type httpOptions struct {
 	bodies     string
 	bodyMax    bodySize
 	decompress bool
+	// tee, when set, makes the log's writer (--nats, --sensor; nats.go)
+	tee func(path string) (*sink.Tee, error)
 }
 
 // bodySize is a flag value in bytes with an optional k, m or g suffix
@@ -69,17 +72,31 @@ func checkHTTPOptions(o *httpOptions) error {
 }
 
 // httpOutput is the HTTP log of a run (--http-log, --http-bodies).
-type httpOutput struct{ log *httplog.Log }
+type httpOutput struct {
+	log *httplog.Log
+	tee *sink.Tee // the log's writer with --nats or --sensor, closed after the log
+}
 
 // openHTTP opens the HTTP output, or returns nil when neither --http-log
 // nor --http-bodies was given. "-" is stdout.
 func openHTTP(o *httpOptions, stdout io.Writer) (*httpOutput, error) {
-	if o.log == "" && o.bodies == "" {
+	if o.log == "" && o.bodies == "" && o.tee == nil {
 		return nil, nil
 	}
 	opt := httplog.Options{BodiesDir: o.bodies, BodyMax: int64(o.bodyMax), Decompress: o.decompress}
 	var log *httplog.Log
 	var err error
+	if o.tee != nil {
+		t, err := o.tee(o.log)
+		if err != nil {
+			return nil, err
+		}
+		if log, err = httplog.New(t, opt); err != nil {
+			t.Close()
+			return nil, err
+		}
+		return &httpOutput{log: log, tee: t}, nil
+	}
 	switch o.log {
 	case "":
 		log, err = httplog.New(io.Discard, opt)
@@ -91,7 +108,7 @@ func openHTTP(o *httpOptions, stdout io.Writer) (*httpOutput, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpOutput{log}, nil
+	return &httpOutput{log: log}, nil
 }
 
 // handler returns worker i's handler (one per worker, created before the
@@ -100,7 +117,15 @@ func (h *httpOutput) handler(int) reassembly.Handler { return h.log.Handler() }
 
 // Close flushes every worker's lines and bodies and returns the first
 // write error. Call it after the workers flushed their tables.
-func (h *httpOutput) Close() error { return h.log.Close() }
+func (h *httpOutput) Close() error {
+	err := h.log.Close()
+	if h.tee != nil {
+		if e := h.tee.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
 
 // source reports the HTTP counters to --metrics.
 func (h *httpOutput) source() metrics.Source {

@@ -27,6 +27,9 @@ func main() {
 // run is the whole program with its outside world passed in, so tests can
 // drive it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "collect" {
+		return runCollect(ctx, args[1:], stdout, stderr) // collect.go
+	}
 	opt, err := parseArgs(args, stderr)
 	if err != nil {
 		if err == errHelp {
@@ -69,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if err := runner(ctx, opt, stdout, stderr); err != nil {
 		fmt.Fprintf(stderr, "fastsniff: %v\n", err)
-		return 1
+		return exitCode(err) // nats.go
 	}
 	return 0
 }

@@ -30,6 +30,7 @@ type options struct {
 	live       liveOptions    // -i and the flags only a live capture has (live.go)
 	http       httpOptions    // --http-* (http.go)
 	metrics    metricsOptions // --metrics (metrics.go)
+	nats       natsOptions    // --nats*, --sensor, --spool* (nats.go)
 }
 
 // fileList collects -r, which may be repeated or comma-separated.
@@ -68,6 +69,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	addLiveFlags(fs, &o.live)
 	addHTTPFlags(fs, &o.http)
 	addMetricsFlags(fs, &o.metrics)
+	addNATSFlags(fs, &o.nats, stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
 		fs.PrintDefaults()
@@ -103,6 +105,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-r and -i exclude each other")
 	}
 	if err := checkHTTPOptions(&o.http); err != nil {
+		return nil, err
+	}
+	if err := checkNATSOptions(&o.nats); err != nil {
 		return nil, err
 	}
 	if o.workers < 1 || o.workers > 1024 {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 	"github.com/fastsniff/fastsniff/outputs/flowfiles"
+	"github.com/fastsniff/fastsniff/outputs/sink"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -24,9 +25,24 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 			_ = s.close()
 		}
 	}()
-	if o.connLog != "" {
+	nout, err := openNATS(&o.nats, o.quiet) // nats.go
+	if err != nil {
+		return nil, err
+	}
+	if nout != nil {
+		ms.set("nats", nout.source())
+		defer func() { s.closers = append(s.closers, nout.close) }() // last: after the logs gave it their last lines
+	}
+	o.http.tee = o.nats.httpTee(nout, o.http.log, stdout)
+	if o.connLog != "" || nout != nil {
 		var log *connlog.Log
-		if o.connLog == "-" {
+		if o.nats.wraps() {
+			t, err := o.nats.tee(nout, sink.Conn, o.connLog, stdout)
+			if err != nil {
+				return nil, err
+			}
+			log = connlog.NewCloser(t, connlog.Options{Digest: o.digest})
+		} else if o.connLog == "-" {
 			log = connlog.New(stdout, connlog.Options{Digest: o.digest})
 		} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
 			return nil, err

@@ -56,6 +56,8 @@ type Snapshot struct {
 	Kernel *KernelStats
 	// Filter is the kernel BPF program's counters, nil when none runs.
 	Filter *bpf.Counters
+	// NATS is the NATS sink's counters, nil without --nats.
+	NATS *NATSStats
 }
 
 // KernelStats are a live capture socket's counters (PACKET_STATISTICS,
@@ -215,7 +217,7 @@ func bpfCounter(n, help string, f func(*bpf.Counters) uint64) metric {
 		}}
 }
 
-var plain = []metric{
+var plain = append([]metric{
 	counter("packets_total", "Packets read (file) or received (live).", func(s *Snapshot) uint64 { return s.Packets }),
 	counter("bytes_total", "Captured bytes of those packets.", func(s *Snapshot) uint64 { return s.Bytes }),
 	counter("filtered_packets_total", "Packets rejected by the filter expression in user space.", func(s *Snapshot) uint64 { return s.Filtered }),
@@ -293,7 +295,7 @@ var plain = []metric{
 	bpfCounter("bpf_filtered_total", "Packets it rejected by the filter expression.", func(c *bpf.Counters) uint64 { return c.Filtered }),
 	bpfCounter("bpf_bypassed_total", "Packets of bypassed flows (cut to their headers).", func(c *bpf.Counters) uint64 { return c.Bypassed }),
 	bpfCounter("bpf_non_tcp_total", "Non-TCP packets it saw.", func(c *bpf.Counters) uint64 { return c.NonTCP }),
-}
+}, natsPlain...)
 
 // Names returns the names of the metrics a Collector can report, sorted
 // (without the Go runtime and process metrics a Server adds).
