@@ -89,7 +89,10 @@ func (p *Parser) handshake(c *Conn, d Dir, ds *dirState, b []byte) {
 			ds.hsLen = int(ds.hsHdr[1])<<16 | int(ds.hsHdr[2])<<8 | int(ds.hsHdr[3])
 			ds.hsGot = 0
 			ds.hsKeep = wanted(d, ds.hsType)
-			c.Info.addHist(hsLetter(ds.hsType, d))
+			if ds.hsType != hsServerHello || d != FromServer {
+				// a ServerHello's letter waits: an HRR is Zeek's 'j'
+				c.Info.addHist(hsLetter(ds.hsType, d))
+			}
 			if d == FromServer && (ds.hsType == hsCertificate || ds.hsType == hsServerHelloDone) {
 				c.Info.Flags |= flagServerCertMsg
 			}
@@ -132,6 +135,13 @@ func (p *Parser) handshake(c *Conn, d Dir, ds *dirState, b []byte) {
 func (p *Parser) message(c *Conn, d Dir, t uint8, m []byte, whole bool) {
 	switch t {
 	case hsClientHello, hsServerHello:
+		if t == hsServerHello {
+			if whole && len(m) >= 34 && string(m[2:34]) == hrrRandom {
+				c.Info.addHist('j')
+			} else {
+				c.Info.addHist('s')
+			}
+		}
 		if !whole {
 			c.Info.Flags |= FlagTooLarge
 			p.stats.TooLarge++

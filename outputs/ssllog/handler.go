@@ -1,0 +1,242 @@
+package ssllog
+
+import (
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
+	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
+	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/reassembly"
+	"github.com/fastsniff/fastsniff/tlsinfo"
+)
+
+// Handler reads the TLS handshakes of one worker's connections and logs
+// them; it wraps the worker's other handlers (see the package doc). It
+// implements reassembly.Handler.
+type Handler struct {
+	log    *Log
+	inner  reassembly.Handler
+	p      *tlsinfo.Parser
+	bypass bool
+	// OnBypass, if set, is called once per connection when its bytes stop
+	// being passed on (from the worker, inside Sent or Received).
+	OnBypass func(c *reassembly.Conn)
+
+	buf   []byte
+	size  int
+	every time.Duration
+	since time.Time
+
+	free          connstate.Free[conn]
+	logged        uint64
+	bypassed      uint64
+	bypassedBytes uint64
+	events        uint32
+	closing       *conn // the connection whose Closed is running
+
+	mu  sync.Mutex // guards pub
+	pub published
+}
+
+type published struct {
+	tls                             tlsinfo.Stats
+	logged, bypassed, bypassedBytes uint64
+}
+
+var _ reassembly.Handler = (*Handler)(nil)
+
+// conn is the per-connection state: the parser's, the inner handler's
+// Conn.Ctx, and the bypass.
+type conn struct {
+	tls      tlsinfo.Conn
+	inner    any
+	bypassed bool
+	skipped  uint64
+}
+
+// Handler returns a new Handler for one worker wrapping inner (nil: none).
+// Create one per worker before starting it; it must not be shared.
+func (l *Log) Handler(inner reassembly.Handler) *Handler {
+	return l.hs.Add(ErrClosed, func(int) *Handler {
+		if inner == nil {
+			inner = reassembly.Funcs{}
+		}
+		return &Handler{
+			log:    l,
+			inner:  inner,
+			p:      tlsinfo.NewParser(l.opt.TLS),
+			bypass: l.opt.Bypass,
+			buf:    l.pipe.Get(),
+			size:   l.pipe.Size(),
+			every:  l.opt.FlushInterval,
+		}
+	})
+}
+
+func (h *Handler) newConn() *conn { return h.free.Get(connstate.New[conn]) }
+
+// Opened implements reassembly.Handler.
+func (h *Handler) Opened(c *reassembly.Conn) {
+	cs := h.newConn()
+	c.Ctx = nil
+	h.inner.Opened(c)
+	cs.inner = c.Ctx
+	c.Ctx = cs
+}
+
+func (h *Handler) ctx(c *reassembly.Conn) *conn { return connstate.Of(c, h.newConn) }
+
+// Sent implements reassembly.Handler: client bytes.
+func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) { h.data(c, reassembly.FromClient, d) }
+
+// Received implements reassembly.Handler: server bytes.
+func (h *Handler) Received(c *reassembly.Conn, d reassembly.Data) {
+	h.data(c, reassembly.FromServer, d)
+}
+
+func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data) {
+	cs := h.ctx(c)
+	if cs.bypassed {
+		cs.skipped += uint64(len(d.Bytes))
+		return
+	}
+	if cs.tls.Active() {
+		h.p.Feed(&cs.tls, tlsinfo.Dir(dir), d.Bytes, d.Gap, d.TS)
+		if h.bypass && cs.tls.Info.Complete() {
+			// these bytes still go on (they end the handshake), later
+			// ones are skipped
+			cs.bypassed = true
+			h.bypassed++
+			if h.OnBypass != nil {
+				h.OnBypass(c)
+			}
+		}
+	}
+	c.Ctx = cs.inner
+	if dir == reassembly.FromClient {
+		h.inner.Sent(c, d)
+	} else {
+		h.inner.Received(c, d)
+	}
+	cs.inner = c.Ctx
+	c.Ctx = cs
+}
+
+// Bypassed reports, from inside the inner handler's Closed, whether the
+// connection closing was bypassed and how many bytes were not passed on
+// (for the connection log).
+func (h *Handler) Bypassed() (bool, uint64) {
+	if h.closing == nil {
+		return false, 0
+	}
+	return h.closing.bypassed, h.closing.skipped
+}
+
+// Closed implements reassembly.Handler: a TLS connection's line is
+// written.
+func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
+	cs := h.ctx(c)
+	h.closing = cs
+	c.Ctx = cs.inner
+	h.inner.Closed(c, r)
+	h.closing = nil
+	if cs.tls.IsTLS() {
+		h.line(c, cs)
+	}
+	h.bypassedBytes += cs.skipped
+	h.p.Reset(&cs.tls)
+	cs.inner = nil
+	cs.bypassed = false
+	cs.skipped = 0
+	h.free.Release(c, cs)
+	if h.events++; h.events%32 == 0 {
+		h.publish()
+	}
+}
+
+// infoSize is the size of the tlsinfo.Info value copied into a record.
+const infoSize = int(unsafe.Sizeof(tlsinfo.Info{}))
+
+// A line travels to the writer as a record (pipe.AppendHeader, op 1):
+// arg is the length of the connection's JSON prefix (uid and id.*),
+// followed by the raw tlsinfo.Info value (infoSize bytes; the writer is
+// in the same process) and the leaf certificate's DER; id holds the
+// skipped byte count, its top bit says the connection was bypassed.
+const opLine = 1
+
+func (h *Handler) line(c *reassembly.Conn, cs *conn) {
+	if len(h.buf)+pipe.HdrLen+256+infoSize+len(cs.tls.Leaf) > h.size && len(h.buf) > 0 {
+		h.put()
+	}
+	wasEmpty := len(h.buf) == 0
+	n := len(h.buf)
+	id := cs.skipped
+	if cs.bypassed {
+		id |= 1 << 63
+	}
+	h.buf = pipe.AppendHeader(h.buf, opLine, id, 0, 0)
+	start := len(h.buf)
+	h.buf = appendConnPrefix(h.buf, c)
+	plen := len(h.buf) - start
+	inf := &cs.tls.Info
+	h.buf = append(h.buf, unsafe.Slice((*byte)(unsafe.Pointer(inf)), infoSize)...)
+	h.buf = append(h.buf, cs.tls.Leaf...)
+	// arg: the prefix length (rewrite the header's arg field)
+	putU64(h.buf[n+9:], uint64(plen))
+	pipe.SetLen(h.buf[n:], len(h.buf)-start)
+	h.logged++
+	switch {
+	case len(h.buf) >= h.size:
+		h.put()
+	case h.every < 0:
+	case wasEmpty:
+		h.since = time.Now()
+	case time.Since(h.since) >= h.every:
+		h.put()
+	}
+}
+
+func putU64(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+func (h *Handler) put() { h.buf = h.log.pipe.Put(h.buf) }
+
+// Flush hands the lines buffered so far to the writer and publishes the
+// counters. Call it from the Handler's worker. It flushes the inner
+// handler too when that has a Flush method.
+func (h *Handler) Flush() {
+	h.publish()
+	if len(h.buf) > 0 {
+		h.put()
+	}
+	if f, ok := h.inner.(interface{ Flush() }); ok {
+		f.Flush()
+	}
+}
+
+func (h *Handler) publish() {
+	h.mu.Lock()
+	h.pub = published{tls: h.p.Stats(), logged: h.logged, bypassed: h.bypassed, bypassedBytes: h.bypassedBytes}
+	h.mu.Unlock()
+}
+
+// appendConnPrefix appends the uid and endpoint fields of a line.
+func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
+	b = append(b, `,"uid":"`...)
+	b = connlog.AppendUID(b, c.ID())
+	cl, sv := c.Client(), c.Server()
+	b = append(b, `","id.orig_h":"`...)
+	b = cl.Addr().Unmap().WithZone("").AppendTo(b)
+	b = append(b, `","id.orig_p":`...)
+	b = jsonw.AppendUint(b, uint64(cl.Port()))
+	b = append(b, `,"id.resp_h":"`...)
+	b = sv.Addr().Unmap().WithZone("").AppendTo(b)
+	b = append(b, `","id.resp_p":`...)
+	return jsonw.AppendUint(b, uint64(sv.Port()))
+}
