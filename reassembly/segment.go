@@ -85,12 +85,6 @@ type Segment struct {
 	V6               bool
 	SrcPort, DstPort uint16
 	VLANs            VLANs
-	// Tunnel, when not 0, identifies the encapsulation the segment came
-	// through (a hash of its layers and their ids, see decode.Chain) and
-	// is part of the flow key: the same inner addresses in two tunnels
-	// are two connections. The decoder leaves it 0 unless asked to key by
-	// tunnel.
-	Tunnel uint32
 	Seq, Ack         Seq
 	Flags            Flags
 	Window           uint16
@@ -114,6 +108,12 @@ type Segment struct {
 	// buffers gives each buffer a lease and ends it before reusing the
 	// buffer: payload acknowledged in the meantime is never copied.
 	Lease uint32
+	// Tunnel, when not 0, identifies the encapsulation the segment came
+	// through (a hash of its layers and their ids, see decode.Chain) and
+	// is part of the flow key: the same inner addresses in two tunnels
+	// are two connections. The decoder leaves it 0 unless asked to key by
+	// tunnel.
+	Tunnel uint32
 }
 
 func (s *Segment) lease() uint32 {

@@ -37,6 +37,18 @@ type Config struct {
 	// FragMaxBytes bounds the fragment bytes held over all datagrams; the
 	// oldest datagrams are dropped to make room. Default 4 MiB.
 	FragMaxBytes int
+	// TunnelKey puts the tunnel's identity into Segment.Tunnel (Chain.Hash
+	// of the encapsulation layers and their ids), so that connections in
+	// different tunnels with the same inner addresses stay apart. Off: the
+	// innermost addresses, ports and VLANs alone identify a connection and
+	// Segment.Tunnel is 0.
+	TunnelKey bool
+	// VXLANPorts are UDP destination ports decoded as VXLAN besides 4789.
+	VXLANPorts []uint16
+	// NoTeredoHeuristic decodes Teredo on UDP port 3544 only. By default
+	// any UDP datagram holding exactly one IPv6 packet (after Teredo's
+	// optional headers) is taken as Teredo, since relays use any port.
+	NoTeredoHeuristic bool
 }
 
 // Defaults for Config's zero fields.
@@ -78,6 +90,8 @@ type Decoder struct {
 	st   Stats
 	frag defrag
 	cut  int // bytes of the current frame the capture cut (origLen - len(data))
+	// chain is the encapsulation of the packet being decoded (see Tunnel).
+	chain Chain
 }
 
 // New returns a Decoder.
@@ -102,6 +116,12 @@ func New(cfg Config) *Decoder {
 // Stats returns a copy of the counters.
 func (d *Decoder) Stats() Stats { return d.st }
 
+// Tunnel returns the encapsulation layers of the last packet decoded
+// (outermost first; none for a packet that was not tunnelled). It is
+// valid until the next Decode call. For a reassembled IP datagram the
+// layers are those seen in the completing fragment.
+func (d *Decoder) Tunnel() *Chain { return &d.chain }
+
 // Decode decodes one captured frame of the given link type. data is what
 // was captured, origLen the frame's length on the wire (values below
 // len(data) are taken as len(data)), ts the capture time in Unix
@@ -125,6 +145,7 @@ func (d *Decoder) Decode(link LinkType, data []byte, origLen int, ts int64, seg 
 		d.st.SnapCutBytes += uint64(cut)
 	}
 	d.cut = cut
+	d.chain.N = 0
 	if d.frag.pending > 0 {
 		d.frag.expire(ts)
 	}
@@ -214,6 +235,10 @@ func (d *Decoder) etherType(et uint16, b []byte, cut int, seg *reassembly.Segmen
 				d.st.VLANOverflow++
 			}
 			return d.ipv6(b, cut, seg)
+		case 0x8847, 0x8848:
+			return d.mpls(b, cut, seg)
+		case 0x8864:
+			return d.pppoe(b, cut, seg)
 		case 0x8100, 0x88a8, 0x9100:
 			if len(b) < 4 {
 				return d.malformed(ReasonLinkTruncated)
@@ -263,6 +288,12 @@ func (d *Decoder) ipv4(b []byte, cut int, seg *reassembly.Segment) (Result, Reas
 	if d.cfg.VerifyChecksums && fold(sum(b[:ihl], 0)) != 0xffff {
 		return d.malformed(ReasonIPChecksum)
 	}
+	if d.chain.N > 0 {
+		// an inner header: forget what the outer one wrote
+		seg.V6 = false
+		clear(seg.Src[:10])
+		clear(seg.Dst[:10])
+	}
 	seg.Src[10], seg.Src[11] = 0xff, 0xff
 	seg.Dst[10], seg.Dst[11] = 0xff, 0xff
 	copy(seg.Src[12:], b[12:16])
@@ -285,10 +316,32 @@ func (d *Decoder) ipv4(b []byte, cut int, seg *reassembly.Segment) (Result, Reas
 		}
 		proto, p = p[0], p[n:]
 	}
-	if proto != 6 {
-		return d.notTCP()
+	return d.ipPayload(proto, p, missing, seg)
+}
+
+// ipPayload decodes what an IP header carries: TCP, or a tunnel.
+func (d *Decoder) ipPayload(proto byte, p []byte, missing int, seg *reassembly.Segment) (Result, Reason) {
+	switch proto {
+	case 6:
+		return d.tcp(p, missing, seg)
+	case 4, 41:
+		return d.ipInIP(proto, p, missing, seg)
+	case 47:
+		return d.gre(p, missing, seg)
+	case 17:
+		return d.udp(p, missing, seg)
 	}
-	return d.tcp(p, missing, seg)
+	return d.notTCP()
+}
+
+// heldProto reports whether fragments of IP protocol p are reassembled:
+// TCP, and what may carry a tunnel (IP in IP, GRE, UDP).
+func heldProto(p byte) bool {
+	switch p {
+	case 6, 4, 41, 47, 17:
+		return true
+	}
+	return false
 }
 
 // truncOrBad returns ReasonIPTruncated when the capture cut the packet
@@ -302,7 +355,7 @@ func (d *Decoder) truncOrBad(missing int, r Reason) (Result, Reason) {
 
 func (d *Decoder) fragment4(b []byte, ihl, missing int, ff uint16, seg *reassembly.Segment) (Result, Reason) {
 	d.st.Fragments++
-	if b[9] != 6 {
+	if !heldProto(b[9]) {
 		return d.notTCP()
 	}
 	if missing > 0 {
@@ -312,10 +365,13 @@ func (d *Decoder) fragment4(b []byte, ihl, missing int, ff uint16, seg *reassemb
 		src:   seg.Src,
 		dst:   seg.Dst,
 		id:    uint32(binary.BigEndian.Uint16(b[4:])),
-		proto: 6,
+		proto: b[9],
 		vlans: seg.VLANs,
 	}
-	out, _, r := d.frag.add(&k, int(ff&0x1fff)<<3, ff&0x2000 != 0, b[ihl:], 6, seg.TS)
+	// b may lie in the reassembly buffer (a fragment inside a reassembled
+	// datagram), which completing this datagram overwrites: read first.
+	proto := b[9]
+	out, _, r := d.frag.add(&k, int(ff&0x1fff)<<3, ff&0x2000 != 0, b[ihl:], proto, seg.TS)
 	if r != ReasonNone {
 		return d.malformed(r)
 	}
@@ -323,7 +379,7 @@ func (d *Decoder) fragment4(b []byte, ihl, missing int, ff uint16, seg *reassemb
 		d.st.Fragment++
 		return ResultFragment, ReasonNone
 	}
-	return d.tcp(out, 0, seg)
+	return d.ipPayload(proto, out, 0, seg)
 }
 
 // ipv6 decodes an IPv6 packet (b as for ipv4).
@@ -412,6 +468,8 @@ func (d *Decoder) ipv6Ext(nh byte, b []byte, off, missing int, fragOK bool, seg 
 		switch nh {
 		case 6:
 			return d.tcp(b[off:], missing, seg)
+		case 4, 41, 47, 17:
+			return d.ipPayload(nh, b[off:], missing, seg)
 		case 0, 43, 60: // hop-by-hop (tolerated anywhere), routing, destination options
 			if off+2 > len(b) {
 				return d.truncOrBad(missing, ReasonExtHeader)
@@ -455,7 +513,7 @@ func (d *Decoder) ipv6Ext(nh byte, b []byte, off, missing int, fragOK bool, seg 
 func (d *Decoder) fragment6(nh byte, p []byte, fo uint16, id uint32, missing int, seg *reassembly.Segment) (Result, Reason) {
 	d.st.Fragments++
 	switch nh {
-	case 6, 0, 43, 60, 51:
+	case 6, 0, 43, 60, 51, 4, 41, 47, 17:
 	default:
 		return d.notTCP()
 	}
@@ -533,6 +591,12 @@ func (d *Decoder) tcp(b []byte, missing int, seg *reassembly.Segment) (Result, R
 	}
 	d.st.TCP++
 	d.st.TruncatedBytes += uint64(seg.Truncated)
+	if d.chain.N > 0 {
+		d.st.Tunnelled++
+		if d.cfg.TunnelKey {
+			seg.Tunnel = d.chain.Hash()
+		}
+	}
 	return ResultTCP, ReasonNone
 }
 

@@ -261,7 +261,7 @@ func TestFragmentLimits(t *testing.T) {
 	t.Run("not-tcp-and-cut", func(t *testing.T) {
 		r := newFragRun(t, decode.Config{})
 		u := append([]byte(nil), fr[0]...)
-		u[9] = 17
+		u[9] = 1 // ICMP: not held (UDP is, for the tunnels it may carry)
 		r.want(decode.LinkIPv4, u, 0, decode.ResultNotTCP, 0)
 		res, why := r.d.Decode(decode.LinkIPv4, fr[0][:len(fr[0])-1], len(fr[0]), 0, &r.seg)
 		if res != decode.ResultMalformed || why != decode.ReasonFragTruncated {
@@ -315,8 +315,8 @@ func TestFragmentsIPv6(t *testing.T) {
 	if !r.seg.V6 || r.seg.Src != a6 {
 		t.Errorf("seg %+v", r.seg)
 	}
-	// Fragments of UDP are not held.
-	r.want(decode.LinkIPv6, frag6(17, 10, 0, true, make([]byte, 16)), 0, decode.ResultNotTCP, 0)
+	// Fragments of ICMPv6 are not held.
+	r.want(decode.LinkIPv6, frag6(58, 10, 0, true, make([]byte, 16)), 0, decode.ResultNotTCP, 0)
 	// A fragment header inside a reassembled datagram.
 	inner := cat(ext6(44, make([]byte, 6)), []byte{6, 0, 0, 1, 0, 0, 0, 1}, s)
 	r.want(decode.LinkIPv6, frag6(60, 11, 0, true, inner[:16]), 0, decode.ResultFragment, 0)

@@ -85,6 +85,31 @@ const (
 	ReasonBadDataOffset
 	// ReasonTCPChecksum: bad TCP checksum (Config.VerifyChecksums).
 	ReasonTCPChecksum
+	// ReasonTunnelDepth: more than MaxTunnelDepth encapsulation layers.
+	ReasonTunnelDepth
+	// ReasonMPLS: an MPLS label stack without bottom of stack (within
+	// 16 labels) or without payload.
+	ReasonMPLS
+	// ReasonPPPoE: a PPPoE session header of the wrong version/type or
+	// code, or too short.
+	ReasonPPPoE
+	// ReasonGRE: a GRE header too short for its flags, or with routing,
+	// strict source route or recursion bits set (RFC 2784).
+	ReasonGRE
+	// ReasonERSPAN: an ERSPAN II/III header too short or of the wrong
+	// version for its GRE protocol type.
+	ReasonERSPAN
+	// ReasonVXLAN: a VXLAN header too short or without its I flag.
+	ReasonVXLAN
+	// ReasonGENEVE: a GENEVE header too short for its options, or not
+	// version 0.
+	ReasonGENEVE
+	// ReasonGTP: a GTP-U G-PDU header or extension header chain too short,
+	// or an extension of length 0, or more than 16 extensions.
+	ReasonGTP
+	// ReasonAYIYA: an AYIYA header too short for its identity and
+	// signature.
+	ReasonAYIYA
 
 	// NumReasons is the number of reasons (the size of Stats.Reasons).
 	NumReasons
@@ -109,6 +134,15 @@ var reasonNames = [NumReasons]string{
 	ReasonTCPShort:         "tcp-short",
 	ReasonBadDataOffset:    "bad-tcp-data-offset",
 	ReasonTCPChecksum:      "bad-tcp-checksum",
+	ReasonTunnelDepth:      "tunnel-too-deep",
+	ReasonMPLS:             "bad-mpls",
+	ReasonPPPoE:            "bad-pppoe",
+	ReasonGRE:              "bad-gre",
+	ReasonERSPAN:           "bad-erspan",
+	ReasonVXLAN:            "bad-vxlan",
+	ReasonGENEVE:           "bad-geneve",
+	ReasonGTP:              "bad-gtp",
+	ReasonAYIYA:            "bad-ayiya",
 }
 
 // String returns a short kebab-case name, usable as a metric label.
@@ -142,6 +176,11 @@ type Stats struct {
 	Jumbograms       uint64 // IPv6 jumbograms (RFC 2675)
 	VLANOverflow     uint64 // packets with more than reassembly.MaxVLANs tags (the deeper ids are not kept)
 	ChecksumsSkipped uint64 // VerifyChecksums on, but the segment was not captured whole
+
+	Tunnelled uint64 // ResultTCP segments found inside at least one encapsulation
+	// TunnelLayers counts encapsulation layers opened, by kind, over all
+	// packets (whatever their result).
+	TunnelLayers [NumTunnelKinds]uint64
 
 	Fragments        uint64 // IP fragments seen (any protocol; atomic fragments excluded)
 	FragAtomic       uint64 // IPv6 atomic fragments (offset 0, M 0; RFC 6946), decoded directly
@@ -177,6 +216,10 @@ func (s *Stats) Add(o *Stats) {
 	s.Jumbograms += o.Jumbograms
 	s.VLANOverflow += o.VLANOverflow
 	s.ChecksumsSkipped += o.ChecksumsSkipped
+	s.Tunnelled += o.Tunnelled
+	for i := range s.TunnelLayers {
+		s.TunnelLayers[i] += o.TunnelLayers[i]
+	}
 	s.Fragments += o.Fragments
 	s.FragAtomic += o.FragAtomic
 	s.FragReassembled += o.FragReassembled
