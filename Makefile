@@ -9,7 +9,7 @@ STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 all: build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/fastsniff
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/fastsniff
 
 # Build fastsniff and run its main job on a bundled capture: reassemble
 # every connection and print the connection log.

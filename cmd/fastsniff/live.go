@@ -17,6 +17,7 @@ import (
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/live"
 	"github.com/fastsniff/fastsniff/outputs/metrics"
+	"github.com/fastsniff/fastsniff/outputs/pcapwriter"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"golang.org/x/sys/unix"
 )
@@ -31,7 +32,6 @@ type liveOptions struct {
 	snaplen      int
 	user         string
 	maxStream    byteSize
-	pcapOut      string
 	netns        string
 }
 
@@ -71,7 +71,6 @@ func addLiveFlags(fs *flag.FlagSet, o *liveOptions) {
 	fs.IntVar(&o.snaplen, "s", 262144, "live: snap length: keep at most `BYTES` of each packet")
 	fs.StringVar(&o.user, "Z", "", "live: drop privileges to `USER` (and its group) once the capture is set up, before opening output files")
 	fs.Var(&o.maxStream, "max-stream-bytes", "live: reassembly depth: once a direction of a connection has delivered more than `N` bytes (k/m/g suffixes), the kernel cuts the connection's packets to their headers (0: never)")
-	fs.StringVar(&o.pcapOut, "w", "", "live: also write the captured packets to pcap `FILE` (never slows the capture: frames the writer cannot take are counted as dropped)")
 	fs.StringVar(&o.netns, "netns", "", "live: capture in the network namespace at `PATH` (e.g. /run/netns/NAME)")
 }
 
@@ -107,7 +106,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	if lo.snaplen < 64 {
 		return fmt.Errorf("-s %d: want at least 64", lo.snaplen)
 	}
-	if lo.pcapOut == "-" && o.connLog == "-" {
+	if o.write.path == "-" && o.connLog == "-" {
 		return errors.New("-w - and --conn-log - cannot both use standard output")
 	}
 
@@ -119,37 +118,24 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	}
 	defer ms.close()
 	var (
-		outs    = &outputSet{}
-		pcapF   *os.File
-		pcapOut = &deferredWriter{}
+		outs = &outputSet{}
+		pw   *pcapwriter.Writer // -w, opened in Ready; live.Run closes it
 	)
-	closeAll := func() error {
-		first := outs.close()
-		if pcapF != nil && pcapF != os.Stdout {
-			if err := pcapF.Close(); err != nil && first == nil {
-				first = err
-			}
-			pcapF = nil
-		}
-		return first
-	}
-	openAll := func() error {
+	closeAll := func() error { return outs.close() }
+	openAll := func(info live.Info) error {
 		set, err := openOutputs(o, stdout, ms)
 		if err != nil {
 			return err
 		}
 		outs = set
-		if lo.pcapOut != "" {
-			if lo.pcapOut == "-" {
-				pcapF = os.Stdout
-			} else {
-				f, err := os.Create(lo.pcapOut)
-				if err != nil {
-					return err
-				}
-				pcapF = f
+		if o.write.path != "" {
+			w, err := openPcapOut(&o.write, info.LinkType, lo.snaplen, 8*info.Workers, false, stdout, func(err error) {
+				fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
+			})
+			if err != nil {
+				return err
 			}
-			pcapOut.w = pcapF
+			pw = w
 		}
 		return nil
 	}
@@ -191,7 +177,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 					return err
 				}
 			}
-			if err := openAll(); err != nil {
+			if err := openAll(info); err != nil {
 				return err
 			}
 			if !quiet {
@@ -216,16 +202,17 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
 		},
 	}
-	if lo.pcapOut != "" {
-		cfg.Pcap = pcapOut
-	}
+	cfg.Pcap = func() *pcapwriter.Writer { return pw }
 	sum, runErr := live.Run(ctx, cfg)
 	status.clear()
 	ms.set("engine", func(s *metrics.Snapshot) { fillFromLive(s, &sum) })
 	closeErr := closeAll()
 	if !quiet && sum.Elapsed > 0 { // the capture ran (also when it then failed)
 		printSummary(stderr, &sum.Summary)
-		printLiveSummary(stderr, &sum, lo.pcapOut != "")
+		printLiveSummary(stderr, &sum)
+		if pw != nil {
+			printPcapSummary(stderr, pw.Stats())
+		}
 	}
 	if runErr != nil {
 		return liveError(runErr)
@@ -239,16 +226,6 @@ func fillFromLive(s *metrics.Snapshot, sum *live.Summary) {
 	s.Kernel = &metrics.KernelStats{Packets: sum.Kernel.Packets, Drops: sum.Kernel.Drops, FreezeQueue: sum.Kernel.FreezeQueue}
 	bc := sum.BPF
 	s.Filter = &bc
-}
-
-// deferredWriter is the -w file, opened only in Ready (after -Z).
-type deferredWriter struct{ w io.Writer }
-
-func (d *deferredWriter) Write(p []byte) (int, error) {
-	if d.w == nil {
-		return 0, errors.New("pcap output not open")
-	}
-	return d.w.Write(p)
 }
 
 // liveError makes set-up errors one line, with a hint for the missing
@@ -355,7 +332,7 @@ func siCount(v float64) string {
 	return fmt.Sprintf("%.0f", v)
 }
 
-func printLiveSummary(w io.Writer, s *live.Summary, pcap bool) {
+func printLiveSummary(w io.Writer, s *live.Summary) {
 	k := &s.Kernel
 	pct := 0.0
 	if k.Packets > 0 {
@@ -364,7 +341,4 @@ func printLiveSummary(w io.Writer, s *live.Summary, pcap bool) {
 	b := &s.BPF
 	fmt.Fprintf(w, "kernel: received %d, dropped %d (%.3f%%), ring full %d times; bpf: seen %d, passed %d, filtered %d, not tcp %d, bypassed %d packets of %d connections\n",
 		k.Packets, k.Drops, pct, k.FreezeQueue, b.Seen, b.Passed, b.Filtered, b.NonTCP, b.Bypassed, s.BypassedConns)
-	if pcap {
-		fmt.Fprintf(w, "pcap: %d packets written, %d dropped\n", s.PcapWritten, s.PcapDropped)
-	}
 }

@@ -35,6 +35,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err == errHelp {
 			return 0
 		}
+		if err == errVersion {
+			printVersion(stdout)
+			return 0
+		}
 		fmt.Fprintf(stderr, "fastsniff: %v\n", err)
 		return 2
 	}

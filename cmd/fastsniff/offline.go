@@ -29,6 +29,14 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		return err
 	}
 	prog := newProgress(stderr, o.files, o.quiet)
+	tap, pw, err := offlineTap(o, stdout, func(err error) {
+		prog.clear()
+		fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
+	})
+	if err != nil {
+		_ = outs.close()
+		return err
+	}
 	cfg := offline.Config{
 		Workers:    o.workers,
 		Reassembly: o.reasm,
@@ -37,6 +45,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		Filter:     filter,
 		Started:    ms.offlineStarted(),
 		Progress:   prog.update,
+		Tap:        tap.packet,
 		Warn: func(err error) {
 			prog.clear()
 			fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
@@ -46,11 +55,17 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 	ms.offlineDone(sum)
 	prog.clear()
 	closeErr := outs.close()
+	if err := tap.close(); err != nil && closeErr == nil {
+		closeErr = err
+	}
 	if runErr != nil {
 		return runErr
 	}
 	if !o.quiet {
 		printSummary(stderr, &sum)
+		if pw != nil {
+			printPcapSummary(stderr, pw.Stats())
+		}
 	}
 	return closeErr
 }

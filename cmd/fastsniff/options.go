@@ -31,6 +31,8 @@ type options struct {
 	http       httpOptions    // --http-* (http.go)
 	metrics    metricsOptions // --metrics (metrics.go)
 	nats       natsOptions    // --nats*, --sensor, --spool* (nats.go)
+	write      writeOptions   // -w, -C, -G, -W (pcapout.go)
+	version    bool
 }
 
 // fileList collects -r, which may be repeated or comma-separated.
@@ -70,6 +72,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	addHTTPFlags(fs, &o.http)
 	addMetricsFlags(fs, &o.metrics)
 	addNATSFlags(fs, &o.nats, stderr)
+	addWriteFlags(fs, &o.write)
+	fs.BoolVar(&o.version, "version", false, "print the version and build information, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
 		fs.PrintDefaults()
@@ -79,6 +83,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 			return nil, errHelp
 		}
 		return nil, fmt.Errorf("%v (see -h)", err)
+	}
+	if o.version {
+		return nil, errVersion
 	}
 	o.files = files
 	o.filter = strings.Join(fs.Args(), " ")
@@ -104,10 +111,16 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	case len(o.files) > 0 && o.live.iface != "":
 		return nil, errors.New("-r and -i exclude each other")
 	}
+	if err := checkModeFlags(fs, o.live.iface != ""); err != nil {
+		return nil, err
+	}
 	if err := checkHTTPOptions(&o.http); err != nil {
 		return nil, err
 	}
 	if err := checkNATSOptions(&o.nats); err != nil {
+		return nil, err
+	}
+	if err := checkWriteOptions(&o.write); err != nil {
 		return nil, err
 	}
 	if o.workers < 1 || o.workers > 1024 {

@@ -19,7 +19,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -30,6 +29,7 @@ import (
 	"github.com/fastsniff/fastsniff/engine/afpacket"
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/offline"
+	"github.com/fastsniff/fastsniff/outputs/pcapwriter"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"golang.org/x/sys/unix"
 )
@@ -93,14 +93,12 @@ type Config struct {
 	// goroutine of its own.
 	Status         func(Status)
 	StatusInterval time.Duration
-	// Pcap, if set, receives the captured frames as a pcap file
-	// (nanosecond timestamps, a stripped VLAN tag put back). Workers never
-	// wait for it: frames that find its queue full are counted in
-	// Summary.PcapDropped.
-	Pcap io.Writer
-	// PcapQueue is the number of 1 MiB buffers of frames that may wait
-	// for the pcap writer (default 8 per worker).
-	PcapQueue int
+	// Pcap, if set, is called once after Ready and returns the writer
+	// that receives the captured frames (a stripped VLAN tag put back),
+	// or nil. Workers never wait for it (leave its Config.Wait off):
+	// frames it cannot take are counted in Summary.PcapDropped. Run
+	// closes it once the workers stopped.
+	Pcap func() *pcapwriter.Writer
 	// Warn receives non-fatal problems (a bypass map update that failed,
 	// a pcap write error).
 	Warn func(error)
@@ -242,16 +240,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		}
 	}
 
-	var pw *pcapWriter
+	var pw *pcapwriter.Writer
 	if cfg.Pcap != nil {
-		q := cfg.PcapQueue
-		if q <= 0 {
-			q = 8 * n
-		}
-		pw, err = newPcapWriter(cfg.Pcap, uint32(snaplen), link, q, cfg.Warn)
-		if err != nil {
-			return Summary{}, err
-		}
+		pw = cfg.Pcap()
 	}
 
 	start := time.Now()
@@ -312,7 +303,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	close(statusStop)
 	<-statusDone
 	if pw != nil {
-		pw.close()
+		_ = pw.Close() // its errors went to its Warn
 	}
 
 	c.mu.Lock()
@@ -341,7 +332,7 @@ type Capture struct {
 	ws    []*lworker
 	rings []*afpacket.Ring
 	prog  *bpf.Program
-	pw    *pcapWriter
+	pw    *pcapwriter.Writer
 	link  decode.LinkType
 	start time.Time
 
@@ -392,8 +383,9 @@ func (c *Capture) snapshotLocked() Summary {
 		sum.Filtered = bc.Filtered + bc.NonTCP
 	}
 	if c.pw != nil {
-		sum.PcapWritten = c.pw.written.Load()
-		sum.PcapDropped = c.pw.dropped.Load()
+		ps := c.pw.Stats()
+		sum.PcapWritten = ps.Written
+		sum.PcapDropped = ps.Dropped + ps.Mismatch
 	}
 	sum.Elapsed = time.Since(c.start)
 	return sum

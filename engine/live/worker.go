@@ -10,6 +10,7 @@ import (
 	"github.com/fastsniff/fastsniff/engine/afpacket"
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/worker"
+	"github.com/fastsniff/fastsniff/outputs/pcapwriter"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -27,8 +28,7 @@ type lworker struct {
 	seg       reassembly.Segment
 	bp        *bypassHandler // nil without MaxStreamBytes
 	flush     flusher
-	pcap      *pcapWriter
-	pcapBuf   *pcapChunk
+	pcap      *pcapwriter.Sink // nil without Config.Pcap
 
 	cut   uint64
 	lease uint32 // of the block being processed (reassembly.Segment.Lease)
@@ -42,8 +42,11 @@ type lworker struct {
 	pubBypassErrs uint64
 }
 
-func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapWriter) *lworker {
-	lw := &lworker{id: id, ring: ring, link: link, pcap: pw}
+func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapwriter.Writer) *lworker {
+	lw := &lworker{id: id, ring: ring, link: link}
+	if pw != nil {
+		lw.pcap = pw.Sink()
+	}
 	lw.dec = decode.New(cfg.Decode)
 	if cfg.Decode.VerifyChecksums {
 		nc := cfg.Decode
@@ -152,9 +155,7 @@ func (lw *lworker) block(b *afpacket.Block) {
 	lw.frames.Add(frames)
 	lw.bytes.Add(bytes)
 	lw.publish()
-	if lw.pcap != nil {
-		lw.sendPcap()
-	}
+	lw.sendPcap()
 }
 
 // publish makes the decoder counters visible to Snapshot.

@@ -61,6 +61,12 @@ type Config struct {
 	// Started, if set, is called once the workers run, with a Status that
 	// any goroutine may read while the Run goes on (metrics, status lines).
 	Started func(*Status)
+	// Tap, if set, sees every packet read, in file order, on one goroutine
+	// (the reader, or the lead worker when every worker reads): tcp says
+	// it passed the filter and is TCP (a segment or a fragment of a TCP
+	// datagram). It is how -w copies packets and how a capture-clock
+	// follows the file. p is valid only during the call.
+	Tap func(p *pcapfile.Packet, tcp bool)
 }
 
 // Status gives a running Run's counters to other goroutines. The reader
@@ -267,7 +273,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			p := &pkts[i]
 			now = max(now, p.TS)
 			var seg reassembly.Segment
-			if !decodeOne(p, accept, dec, &sum, &seg) {
+			if !decodeOne(p, accept, cfg.Tap, dec, &sum, &seg) {
 				continue
 			}
 			lend(&seg, p, ch.id)
@@ -326,16 +332,22 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 }
 
 // inside reports whether b lies within the memory of frame.
-// decodeOne counts packet p in sum, applies the filter and decodes p into
-// seg; it reports whether p is a TCP segment.
-func decodeOne(p *pcapfile.Packet, accept Accept, dec *decode.Decoder, sum *Summary, seg *reassembly.Segment) bool {
+// decodeOne counts packet p in sum, applies the filter, decodes p into seg
+// and shows p to tap (if not nil); it reports whether p is a TCP segment.
+func decodeOne(p *pcapfile.Packet, accept Accept, tap func(*pcapfile.Packet, bool), dec *decode.Decoder, sum *Summary, seg *reassembly.Segment) bool {
 	sum.Packets++
 	sum.Bytes += uint64(p.CaptureLen)
 	if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
 		sum.Filtered++
+		if tap != nil {
+			tap(p, false)
+		}
 		return false
 	}
 	res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, seg)
+	if tap != nil {
+		tap(p, res == decode.ResultTCP || res == decode.ResultFragment)
+	}
 	return res == decode.ResultTCP
 }
 

@@ -95,6 +95,10 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 	if cfg.Filter != nil {
 		accept = cfg.Filter()
 	}
+	var tap func(*pcapfile.Packet, bool)
+	if lead {
+		tap = cfg.Tap // every worker sees every packet: the lead shows them
+	}
 	var id uint32
 	var runErr error
 	stopped := false
@@ -139,7 +143,7 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			p := &pkts[i]
 			now = max(now, p.TS)
 			var seg reassembly.Segment
-			if !decodeOne(p, accept, dec, &sum, &seg) {
+			if !decodeOne(p, accept, tap, dec, &sum, &seg) {
 				continue
 			}
 			if n > 1 && int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN)%uint64(n)) != k {

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/fastsniff/fastsniff/engine/pcapfile"
+	"github.com/fastsniff/fastsniff/outputs/pcapwriter"
+)
+
+// captureTap is what `-r` shows every packet to (offline.Config.Tap, one
+// goroutine): -w, and the capture clock that --rotate follows.
+type captureTap struct {
+	sink *pcapwriter.Sink // nil without -w
+	pw   *pcapwriter.Writer
+	// clock is the latest packet time read (Unix ns), for other goroutines
+	clock atomic.Int64
+}
+
+// offlineTap returns the tap of a -r run and its -w writer (nil without
+// -w). Reading a file, -w waits for the writer: the file written is whole.
+func offlineTap(o *options, stdout io.Writer, warn func(error)) (*captureTap, *pcapwriter.Writer, error) {
+	t := &captureTap{}
+	if o.write.path != "" {
+		w, err := openPcapOut(&o.write, 0, 0, 8, true, stdout, warn)
+		if err != nil {
+			return nil, nil, err
+		}
+		t.pw, t.sink = w, w.Sink()
+	}
+	return t, t.pw, nil
+}
+
+func (t *captureTap) packet(p *pcapfile.Packet, tcp bool) {
+	if p.TS > t.clock.Load() {
+		t.clock.Store(p.TS)
+	}
+	if tcp && t.sink != nil {
+		t.sink.Write(p.Link, p.TS, p.Data, p.OrigLen)
+	}
+}
+
+// now is the capture clock: the latest packet time read (zero before the
+// first packet).
+func (t *captureTap) now() time.Time {
+	ns := t.clock.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// close writes what -w still holds; the reading goroutine is done.
+func (t *captureTap) close() error {
+	if t.pw == nil {
+		return nil
+	}
+	t.sink.Flush()
+	return t.pw.Close()
+}
