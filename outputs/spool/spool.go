@@ -44,6 +44,10 @@ const hdrLen = 4 + 4 + 1 + 1
 // MaxID is the longest record ID.
 const MaxID = 255
 
+// MaxRecord bounds a record (a log line is far smaller), so that a corrupt
+// length never makes a reader allocate more.
+const MaxRecord = 4 << 20
+
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Stats are a spool's counters.
@@ -225,6 +229,9 @@ func (s *Spool) Append(kind byte, id, line []byte) (bool, error) {
 		return false, fmt.Errorf("spool: record ID of %d bytes", len(id))
 	}
 	size := int64(hdrLen + len(id) + len(line))
+	if size > MaxRecord {
+		return false, fmt.Errorf("spool: record of %d bytes", size)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -488,7 +495,7 @@ func (r *Reader) read() (Record, int64, error) {
 		return Record{}, 0, err
 	}
 	n := int(binary.LittleEndian.Uint32(r.hdr[0:]))
-	if n < 2 || n > 1<<30 {
+	if n < 2 || n > MaxRecord {
 		return Record{}, 0, errCorrupt
 	}
 	idLen := int(r.hdr[9])
