@@ -49,6 +49,10 @@ type Config struct {
 	// any UDP datagram holding exactly one IPv6 packet (after Teredo's
 	// optional headers) is taken as Teredo, since relays use any port.
 	NoTeredoHeuristic bool
+	// Names, with TunnelKey, receives the text of every chain the Decoder
+	// keys a segment by, so that outputs can name a connection's tunnel.
+	// Decoders of all workers may share one.
+	Names *TunnelNames
 }
 
 // Defaults for Config's zero fields.
@@ -92,6 +96,7 @@ type Decoder struct {
 	cut  int // bytes of the current frame the capture cut (origLen - len(data))
 	// chain is the encapsulation of the packet being decoded (see Tunnel).
 	chain Chain
+	named map[uint32]struct{} // hashes given to cfg.Names
 }
 
 // New returns a Decoder.
@@ -595,6 +600,9 @@ func (d *Decoder) tcp(b []byte, missing int, seg *reassembly.Segment) (Result, R
 		d.st.Tunnelled++
 		if d.cfg.TunnelKey {
 			seg.Tunnel = d.chain.Hash()
+			if d.cfg.Names != nil {
+				d.noteName(seg.Tunnel)
+			}
 		}
 	}
 	return ResultTCP, ReasonNone

@@ -339,3 +339,37 @@ func TestChainText(t *testing.T) {
 		}
 	}
 }
+
+func TestTunnelNames(t *testing.T) {
+	names := decode.NewTunnelNames()
+	eth := innerEther()
+	f := ether(0x0800, outer4(17, udpHdr(1, 4789, cat(vxlanHdr(7), eth))))
+	g := ether(0x0800, outer4(47, cat(greHdr(0x2000, 0x6558, 0x02000000), eth)))
+	d1 := decode.New(decode.Config{TunnelKey: true, Names: names})
+	d2 := decode.New(decode.Config{TunnelKey: true, Names: names})
+	s1 := mustTCP(t, d1, decode.LinkEthernet, f, len(f))
+	s2 := mustTCP(t, d2, decode.LinkEthernet, g, len(g))
+	s3 := mustTCP(t, d2, decode.LinkEthernet, f, len(f))
+	if s1.Tunnel != s3.Tunnel || s1.Tunnel == s2.Tunnel {
+		t.Fatalf("tunnel ids %#x %#x %#x", s1.Tunnel, s2.Tunnel, s3.Tunnel)
+	}
+	for _, c := range []struct {
+		h    uint32
+		want string
+	}{{s1.Tunnel, "vxlan(vni=7)"}, {s2.Tunnel, "gre(key=0x02000000)"}} {
+		if n, ok := names.Name(c.h); !ok || n != c.want || string(names.AppendName(nil, c.h)) != c.want {
+			t.Errorf("name of %#x: %q %v, want %q", c.h, n, ok, c.want)
+		}
+	}
+	if got := string(names.AppendName(nil, 0xabc)); got != "0xabc" {
+		t.Errorf("unknown: %q", got)
+	}
+	var none *decode.TunnelNames
+	if got := string(none.AppendName(nil, 0x12)); got != "0x12" {
+		t.Errorf("nil names: %q", got)
+	}
+	// Registering allocates once per chain and Decoder, not per packet.
+	if n := testing.AllocsPerRun(100, func() { mustTCP(t, d1, decode.LinkEthernet, f, len(f)) }); n != 0 {
+		t.Errorf("%v allocations per packet", n)
+	}
+}
