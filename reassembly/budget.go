@@ -59,10 +59,14 @@ func (t *Table) admit() {
 				break
 			}
 		}
-		if victim.half[0].buffered+victim.half[1].buffered > 0 {
+		buffered := victim.half[0].buffered+victim.half[1].buffered > 0
+		if buffered {
 			t.stats.EvictedBuffered++
 		}
 		t.close(victim, ReasonEvicted)
+		if t.cfg.Evicted != nil {
+			t.cfg.Evicted(false, buffered)
+		}
 	}
 }
 

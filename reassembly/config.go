@@ -77,6 +77,11 @@ type Config struct {
 	// quarter; spare pooled buffers get the last quarter). See
 	// docs/REASSEMBLY.md for what it does not cover.
 	MaxMemory int
+	// Evicted, if set, is called each time a limit evicts a connection
+	// (after the Handler's Closed), with whether it was half-open and
+	// whether it held buffered bytes. Tables of several workers may share
+	// one Config: it must then be safe for concurrent use.
+	Evicted func(halfOpen, buffered bool)
 
 	// noHalfOpen gives every connection a full Conn from its first packet
 	// (tests compare the two ways).

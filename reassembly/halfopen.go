@@ -8,6 +8,9 @@ func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) {
 	if t.emb.n >= t.cfg.MaxHalfOpen {
 		t.stats.EvictedHalfOpen++
 		t.closeEmbryo(t.emb.head, ReasonEvicted)
+		if t.cfg.Evicted != nil {
+			t.cfg.Evicted(true, false)
+		}
 	}
 	_, em := t.emb.add(k, h)
 	em.flags, em.window, em.wscale, em.v6, em.fromHi = s.Flags, s.Window, s.WScale, s.V6, fromHi

@@ -107,7 +107,13 @@ func TestHalfOpenExpires(t *testing.T) {
 // established ones are not touched.
 func TestHalfOpenEvictsOldestFirst(t *testing.T) {
 	r := newRecorder()
-	tb := NewTable(Config{MaxHalfOpen: 100, MaxConns: 10}, r)
+	var called int
+	tb := NewTable(Config{MaxHalfOpen: 100, MaxConns: 10, Evicted: func(halfOpen, buffered bool) {
+		if !halfOpen || buffered {
+			t.Errorf("Evicted(%v, %v)", halfOpen, buffered)
+		}
+		called++
+	}}, r)
 	sc := defScript()
 	for _, p := range cat(handshake(), []pkt{{from: 'c', flags: "P.", seq: 1, ack: 1, data: "GET /"}}) {
 		tb.Feed(sc.seg(p))
@@ -116,7 +122,7 @@ func TestHalfOpenEvictsOldestFirst(t *testing.T) {
 		tb.Feed(synFrom(i, epoch0+int64(time.Second)+int64(i)))
 	}
 	st := tb.Stats()
-	if st.HalfOpen != 100 || st.EvictedHalfOpen != 150 || st.ClosedBy(ReasonEvicted) != 150 {
+	if st.HalfOpen != 100 || st.EvictedHalfOpen != 150 || st.ClosedBy(ReasonEvicted) != 150 || called != 150 {
 		t.Fatalf("half-open %d evicted %d/%d", st.HalfOpen, st.EvictedHalfOpen, st.ClosedBy(ReasonEvicted))
 	}
 	for i, c := range r.conns[1:] {

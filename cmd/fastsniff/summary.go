@@ -28,6 +28,10 @@ func printSummary(w io.Writer, s *offline.Summary) {
 		}
 	}
 	fmt.Fprintf(w, "connections %d (midstream %d): %s\n", r.Opened, r.Midstream, strings.Join(by, ", "))
+	if n := r.ClosedBy(reassembly.ReasonEvicted); n > 0 {
+		fmt.Fprintf(w, "evicted %d under the memory budget: %d half-open, %d with buffered bytes (delivered first), %d idle\n",
+			n, r.EvictedHalfOpen, r.EvictedBuffered, n-r.EvictedHalfOpen-r.EvictedBuffered)
+	}
 	fmt.Fprintf(w, "delivered %d bytes (unacked %d), gaps %d (%d bytes missed), duplicates %d, overlaps %d (conflicting %d), out-of-window %d, ignored rst %d, forced %d\n",
 		r.Delivered, r.Unacked, r.Gaps, r.MissedBytes, r.Duplicates, r.Overlaps, r.Conflicts, r.OutOfWindow, r.IgnoredRST, r.Forced)
 	fmt.Fprintf(w, "elapsed %s, %.0f packets/s, workers %d\n", s.Elapsed.Round(time.Millisecond), pps, len(s.PerWorker))
