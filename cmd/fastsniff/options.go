@@ -29,6 +29,7 @@ type options struct {
 	cpuProfile string
 	live       liveOptions    // -i and the flags only a live capture has (live.go)
 	http       httpOptions    // --http-* (http.go)
+	ssl        sslOptions     // --ssl-log, --tls-bypass (ssl.go)
 	metrics    metricsOptions // --metrics (metrics.go)
 	nats       natsOptions    // --nats*, --sensor, --spool* (nats.go)
 	write      writeOptions   // -w, -C, -G, -W (pcapout.go)
@@ -70,6 +71,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.checksums, "checksums", false, "verify IP and TCP checksums (off: captures carry offloaded checksums)")
 	addLiveFlags(fs, &o.live)
 	addHTTPFlags(fs, &o.http)
+	addSSLFlags(fs, &o.ssl)
 	addMetricsFlags(fs, &o.metrics)
 	addNATSFlags(fs, &o.nats, stderr)
 	addWriteFlags(fs, &o.write)

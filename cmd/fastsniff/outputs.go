@@ -14,6 +14,7 @@ import (
 type outputSet struct {
 	outs    []func(worker int) reassembly.Handler
 	closers []func() error
+	ssl     *sslOutput // wraps the others (ssl.go)
 }
 
 // openOutputs opens the outputs the options ask for. On error, what was
@@ -67,6 +68,13 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 		s.closers = append(s.closers, hl.Close)
 		ms.addHTTP(hl)
 	}
+	if s.ssl, err = openSSL(o, stdout); err != nil {
+		return nil, err
+	}
+	if s.ssl != nil {
+		s.closers = append(s.closers, s.ssl.log.Close)
+		ms.set("ssl", s.ssl.source())
+	}
 	return s, nil
 }
 
@@ -82,10 +90,15 @@ func (s *outputSet) handlers(i int) []reassembly.Handler {
 // handler returns worker i's handlers chained (each with its own
 // Conn.Ctx slot).
 func (s *outputSet) handler(i int) reassembly.Handler {
-	if hs := s.handlers(i); len(hs) > 0 {
-		return reassembly.Multi(hs...)
+	hs := s.handlers(i)
+	var h reassembly.Handler = reassembly.Funcs{}
+	if len(hs) > 0 {
+		h = reassembly.Multi(hs...)
 	}
-	return reassembly.Funcs{}
+	if s.ssl != nil {
+		h = s.ssl.wrap(h, hs)
+	}
+	return h
 }
 
 // close closes every output (after the workers stopped) and returns the

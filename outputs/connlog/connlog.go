@@ -160,7 +160,16 @@ type Handler struct {
 	rec    record
 	sums   [2][sha256.Size]byte
 	lines  uint64
+	// bypassed, if set, says whether the connection closing was bypassed
+	// by the TLS log and how many bytes were not passed on (SetBypassed)
+	bypassed func() (bool, uint64)
 }
+
+// SetBypassed makes the Handler ask f, at each close, whether the TLS log
+// (package ssllog, which wraps this Handler) bypassed the connection: the
+// line then says tls_bypassed and bypassed_bytes. Call it before the
+// worker starts.
+func (h *Handler) SetBypassed(f func() (bool, uint64)) { h.bypassed = f }
 
 var _ reassembly.Handler = (*Handler)(nil)
 
@@ -197,6 +206,10 @@ func (h *Handler) Received(c *reassembly.Conn, d reassembly.Data) {
 // Closed implements reassembly.Handler: it formats the connection's line.
 func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	h.rec.fill(c, r)
+	h.rec.bypassed, h.rec.bypassedBytes = false, 0
+	if h.bypassed != nil {
+		h.rec.bypassed, h.rec.bypassedBytes = h.bypassed()
+	}
 	if h.digest {
 		d := h.ctx(c)
 		for i := range d.h {

@@ -222,6 +222,8 @@ type record struct {
 	reason         reassembly.Reason
 	digest         bool
 	sum            [2][]byte // sha256 of each direction when digest
+	bypassed       bool      // the TLS log stopped passing the bytes on (Handler.SetBypassed)
+	bypassedBytes  uint64
 }
 
 func (r *record) fill(c *reassembly.Conn, reason reassembly.Reason) {
@@ -295,6 +297,10 @@ func appendRecord(b []byte, r *record, history string) []byte {
 		b = append(b, `","resp_sha256":"`...)
 		b = appendHex(b, r.sum[1])
 		b = append(b, '"')
+	}
+	if r.bypassed {
+		b = append(b, `,"tls_bypassed":true,"bypassed_bytes":`...)
+		b = jsonw.AppendUint(b, r.bypassedBytes)
 	}
 	return append(b, '}', '\n')
 }

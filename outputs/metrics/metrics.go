@@ -31,6 +31,7 @@ import (
 	"github.com/fastsniff/fastsniff/bpf"
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/outputs/httplog"
+	"github.com/fastsniff/fastsniff/outputs/ssllog"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -58,6 +59,8 @@ type Snapshot struct {
 	Filter *bpf.Counters
 	// NATS is the NATS sink's counters, nil without --nats.
 	NATS *NATSStats
+	// SSL is the TLS log's counters, nil without --ssl-log.
+	SSL *ssllog.Stats
 }
 
 // KernelStats are a live capture socket's counters (PACKET_STATISTICS,
@@ -295,7 +298,7 @@ var plain = append([]metric{
 	bpfCounter("bpf_filtered_total", "Packets it rejected by the filter expression.", func(c *bpf.Counters) uint64 { return c.Filtered }),
 	bpfCounter("bpf_bypassed_total", "Packets of bypassed flows (cut to their headers).", func(c *bpf.Counters) uint64 { return c.Bypassed }),
 	bpfCounter("bpf_non_tcp_total", "Non-TCP packets it saw.", func(c *bpf.Counters) uint64 { return c.NonTCP }),
-}, natsPlain...)
+}, append(natsPlain, sslPlain...)...)
 
 // Names returns the names of the metrics a Collector can report, sorted
 // (without the Go runtime and process metrics a Server adds).
