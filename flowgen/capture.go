@@ -62,7 +62,7 @@ func (c *Capture) fill(p *Packet, i int) {
 	}
 	*p = Packet{
 		TS: q.ts, VLAN: cn.VLAN, Seq: q.seq, Ack: q.ack, Flags: q.flags, Window: q.win,
-		Payload: buf, Conn: int(q.conn), Dir: int(q.dir),
+		Payload: buf, Conn: int(q.conn), Dir: int(q.dir), Encap: c.cfg.Encap, EncapID: c.cfg.EncapID,
 	}
 	if q.dir == 0 {
 		p.Src, p.Dst = cn.Client, cn.Server

@@ -86,6 +86,13 @@ type Config struct {
 	// filled in): for large captures, where payloads are made on the fly
 	// when written.
 	DigestOnly bool
+
+	// Encap wraps every packet in a tunnel (Packet.AppendFrame); EncapID
+	// is its identifier (VNI, GRE key, ERSPAN session, MPLS label, PPPoE
+	// session, TEID). The truth does not change. EncapPPPoE and EncapGTPU
+	// have a 16-bit length: Oversize must be 0 with them.
+	Encap   Encap
+	EncapID uint32
 }
 
 // Default values of the zero fields.
@@ -168,6 +175,12 @@ func (c Config) withDefaults() (Config, error) {
 		if !(p.v >= 0 && p.v <= 1) {
 			return c, fmt.Errorf("flowgen: %s = %v is not a probability", p.name, p.v)
 		}
+	}
+	if c.Encap >= numEncaps {
+		return c, fmt.Errorf("flowgen: unknown Encap %d", c.Encap)
+	}
+	if c.Encap.lengthField16() && c.Oversize > 0 {
+		return c, fmt.Errorf("flowgen: Encap %v cannot carry Oversize segments (16-bit length)", c.Encap)
 	}
 	if s := c.Loss + c.CaptureLoss + c.Duplicate + c.OverlapSame + c.OverlapDiff; s > 1 {
 		return c, fmt.Errorf("flowgen: Loss+CaptureLoss+Duplicate+OverlapSame+OverlapDiff = %v > 1", s)

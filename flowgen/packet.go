@@ -35,6 +35,10 @@ type Packet struct {
 
 	Conn int // index of the connection in Capture.Conns
 	Dir  int // 0: client to server, 1: server to client
+
+	// Encap and EncapID wrap the frame in a tunnel (Config.Encap).
+	Encap   Encap
+	EncapID uint32
 }
 
 // Time returns TS as a time.Time.
@@ -42,6 +46,21 @@ func (p *Packet) Time() time.Time { return time.Unix(0, p.TS) }
 
 // FrameLen returns the length of the frame AppendFrame writes.
 func (p *Packet) FrameLen() int {
+	if p.Encap == EncapNone {
+		return p.plainLen()
+	}
+	return p.encapLen(p.plainLen(), p.ethLen())
+}
+
+// ethLen is the length of the plain frame's Ethernet header and tag.
+func (p *Packet) ethLen() int {
+	if p.VLAN != 0 {
+		return 18
+	}
+	return 14
+}
+
+func (p *Packet) plainLen() int {
 	n := 14 + 20 + len(p.Payload)
 	if p.VLAN != 0 {
 		n += 4
@@ -60,10 +79,34 @@ func (p *Packet) FrameLen() int {
 // AppendFrame appends the packet as an Ethernet frame (with an 802.1Q tag
 // when VLAN is set) holding IPv4 or IPv6 and TCP, with valid IPv4 and TCP
 // checksums, and returns the extended slice. SYNs carry an MSS option.
-// Src and Dst must both be IPv4 or both IPv6.
+// Src and Dst must both be IPv4 or both IPv6. With Encap, the frame is
+// wrapped in that tunnel (see Encap); an 802.1Q tag then goes on the
+// outer Ethernet header when the tunnel carries IP only.
 func (p *Packet) AppendFrame(dst []byte) []byte {
+	if p.Encap == EncapNone {
+		return p.appendPlain(dst)
+	}
 	start := len(dst)
-	n := p.FrameLen()
+	n, plain, eth := p.FrameLen(), p.plainLen(), p.ethLen()
+	dst = grow(dst, n)
+	// The plain frame goes at the end; the tunnel's headers before it
+	// overwrite its Ethernet header when the tunnel carries IP only.
+	at := start + n - plain
+	p.appendPlain(dst[:at])
+	hdr := n - plain
+	var vlan uint16
+	if !p.Encap.ethernet() {
+		hdr += eth
+		vlan = p.VLAN
+	}
+	p.wrap(dst[start:start+n], hdr, !p.Src.Addr().Is4(), vlan)
+	return dst
+}
+
+// appendPlain appends the unwrapped frame.
+func (p *Packet) appendPlain(dst []byte) []byte {
+	start := len(dst)
+	n := p.plainLen()
 	dst = grow(dst, n)
 	b := dst[start : start+n]
 	v4 := p.Src.Addr().Is4()

@@ -75,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	flood := fs.String("flood", "", "write an attack flood instead of connections: syn (distinct sources), ack (random 4-tuples and numbers), rstfin (random RSTs and FINs); -packets packets (default 1M), -seed")
 	start := fs.String("start", "", "with -flood: time of the first packet, Unix seconds with up to 9 decimals (default 2020-01-01)")
 	span := fs.Duration("span", 0, "with -flood: time from the first to the last packet (default 1µs per packet)")
+	encap := fs.String("encap", "none", "wrap every packet in a tunnel: vxlan, geneve, gre, erspan2, erspan3, mpls, pppoe, ipip, gtpu (none)")
+	encapID := fs.Uint("encap-id", 1, "the tunnel's id: VNI, GRE key, ERSPAN session, MPLS label, PPPoE session or TEID")
 	fs.Int64Var(&cfg.Seed, "seed", 1, "random seed")
 	for _, f := range fields {
 		if f.int != nil {
@@ -123,6 +125,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	// The truth file holds digests only: no need to keep the payloads.
 	cfg.DigestOnly = true
+	e, err := flowgen.ParseEncap(*encap)
+	if err != nil {
+		return err
+	}
+	cfg.Encap, cfg.EncapID = e, uint32(*encapID)
 
 	t0 := time.Now()
 	c, err := flowgen.Generate(cfg)
