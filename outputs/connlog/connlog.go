@@ -66,6 +66,15 @@ type Options struct {
 	// held lines for longer than this (wall clock), the buffer is handed
 	// to the writer even if not full. Default 1s; negative disables it.
 	FlushInterval time.Duration
+	// Tunnels names a connection's tunnel (reassembly.Key.Tunnel, set when
+	// the decoder keys flows by tunnel) in the tunnel field; nil writes
+	// the tunnel's hash in hex. decode.TunnelNames is one.
+	Tunnels TunnelNamer
+}
+
+// TunnelNamer appends the text naming a tunnel id.
+type TunnelNamer interface {
+	AppendName(b []byte, id uint32) []byte
 }
 
 // Log is one connection log output: a writer goroutine and the Handlers
@@ -125,6 +134,7 @@ func (l *Log) Handler() *Handler {
 	return l.hs.Add(ErrClosed, func(int) *Handler {
 		h := &Handler{log: l, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
 		h.rec.digest = l.opt.Digest
+		h.rec.names = l.opt.Tunnels
 		h.rec.sum[0] = h.sums[0][:0]
 		h.rec.sum[1] = h.sums[1][:0]
 		return h

@@ -2,6 +2,7 @@ package connlog
 
 import (
 	"net/netip"
+	"strconv"
 
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/reassembly"
@@ -216,6 +217,8 @@ type record struct {
 	id             uint64
 	client, server netip.AddrPort
 	vlans          reassembly.VLANs
+	tunnel         uint32      // Key.Tunnel
+	names          TunnelNamer // Options.Tunnels
 	start, last    int64
 	st             [2]reassembly.DirStats
 	midstream      bool
@@ -231,6 +234,7 @@ func (r *record) fill(c *reassembly.Conn, reason reassembly.Reason) {
 	r.client = c.Client()
 	r.server = c.Server()
 	r.vlans = c.VLANs()
+	r.tunnel = c.Key().Tunnel
 	r.start = c.StartNanos()
 	r.last = c.LastNanos()
 	r.st[0] = c.Stats(reassembly.FromClient)
@@ -264,6 +268,16 @@ func appendRecord(b []byte, r *record, history string) []byte {
 			b = jsonw.AppendUint(b, uint64(r.vlans.IDs[i]))
 		}
 		b = append(b, ']')
+	}
+	if r.tunnel != 0 {
+		b = append(b, `,"tunnel":"`...)
+		if r.names != nil {
+			b = r.names.AppendName(b, r.tunnel) // kind names and numbers: nothing to escape
+		} else {
+			b = append(b, "0x"...)
+			b = strconv.AppendUint(b, uint64(r.tunnel), 16)
+		}
+		b = append(b, '"')
 	}
 	b = append(b, `,"proto":"tcp","duration":`...)
 	dur := floorDiv(r.last, 1000) - floorDiv(r.start, 1000)

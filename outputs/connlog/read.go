@@ -19,6 +19,7 @@ type Record struct {
 	RespH         string   `json:"id.resp_h"`
 	RespP         uint16   `json:"id.resp_p"`
 	VLAN          []uint16 `json:"vlan,omitempty"`
+	Tunnel        string   `json:"tunnel,omitempty"`
 	Proto         string   `json:"proto"`
 	Duration      float64  `json:"duration"`
 	OrigBytes     uint64   `json:"orig_bytes"`

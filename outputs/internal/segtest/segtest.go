@@ -14,6 +14,7 @@ type Conv struct {
 	T              *reassembly.Table
 	Client, Server netip.AddrPort
 	VLANs          reassembly.VLANs
+	Tunnel         uint32         // Segment.Tunnel of every segment
 	CSeq, SSeq     reassembly.Seq // next sequence number of each side
 	TS             int64          // timestamp of the next segment
 	Step           int64          // ns between segments (default 1ms)
@@ -40,6 +41,7 @@ func (c *Conv) send(fromClient bool, f reassembly.Flags, payload []byte) {
 	s.SetAddrs(src.Addr(), dst.Addr())
 	s.SrcPort, s.DstPort = src.Port(), dst.Port()
 	s.VLANs = c.VLANs
+	s.Tunnel = c.Tunnel
 	s.TS = c.TS
 	s.Seq = *seq
 	if f&ACK != 0 {
