@@ -33,6 +33,11 @@ type Config struct {
 	// IgnoreVLAN leaves VLAN ids out of the flow key (they are in it by
 	// default: the same 4-tuple on two VLANs is two connections).
 	IgnoreVLAN bool
+	// NoVLANJoin keeps a connection's two directions apart when they
+	// arrive with different VLAN stacks (a SPAN port tagging one direction
+	// only). By default they are joined where the evidence says they are
+	// one connection: see docs/REASSEMBLY.md.
+	NoVLANJoin bool
 	// NoMidstream ignores connections whose SYN was not captured
 	// (default: they are picked up and marked Midstream).
 	NoMidstream bool

@@ -75,6 +75,14 @@ type Conn struct {
 	// links into the Table's lists: lkMain is the LRU (open) or linger
 	// (closed) list, lkBuf the connections holding buffered bytes, lkRST
 	// the connections with a RST waiting for its grace period.
+	// alias is the key of the other direction's packets when the two
+	// directions arrived with different VLAN stacks and were joined
+	// (vlanjoin.go); it is in the index too, under aliasHash.
+	alias     Key
+	aliasHash uint64
+	aliased   bool
+	aliasDir  Dir // the direction whose packets carry alias's VLANs
+
 	links       [3]link
 	lingerUntil int64
 	rstAt       int64
@@ -104,6 +112,20 @@ func (c *Conn) IPv6() bool { return c.v6 }
 // VLANs returns the VLAN stack of the connection (empty when untagged or
 // when VLANs are not part of the key).
 func (c *Conn) VLANs() VLANs { return c.key.VLANs }
+
+// VLANsOf returns the VLAN stack that packets of direction d carried:
+// the same both ways except for a connection whose directions were joined
+// across VLANs (Joined).
+func (c *Conn) VLANsOf(d Dir) VLANs {
+	if c.aliased && d == c.aliasDir {
+		return c.alias.VLANs
+	}
+	return c.key.VLANs
+}
+
+// Joined reports whether the connection's two directions arrived with
+// different VLAN stacks and were joined into one (Config.NoVLANJoin).
+func (c *Conn) Joined() bool { return c.aliased }
 
 // Key returns the canonical flow key.
 func (c *Conn) Key() Key { return c.key }

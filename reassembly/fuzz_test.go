@@ -94,6 +94,9 @@ func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
 		}
 		s := sc.seg(pkt{from: from, seq: uint32(binary.BigEndian.Uint16(b[2:])), ack: uint32(binary.BigEndian.Uint16(b[4:]))})
 		s.Flags = Flags(b[1])
+		if b[6]&0x10 != 0 {
+			s.VLANs.Push(10) // one side tagged: a join across VLANs
+		}
 		s.TS = epoch0 + int64(i)*int64(b[7]&0x3f)*1e7
 		n := int(binary.BigEndian.Uint16(b[6:]) & 0x0fff)
 		off := int(b[0]>>3) * 64

@@ -34,6 +34,7 @@ type recConn struct {
 	hist      string
 	start     int64
 	last      int64
+	vlansOf   [2]VLANs
 }
 
 func newRecorder() *recorder { return &recorder{open: map[*Conn]*recConn{}} }
@@ -79,6 +80,7 @@ func (r *recorder) Closed(c *Conn, why Reason) {
 	rc.stats = [2]DirStats{c.Stats(FromClient), c.Stats(FromServer)}
 	rc.hist = c.History()
 	rc.start, rc.last = c.StartNanos(), c.LastNanos()
+	rc.vlansOf = [2]VLANs{c.VLANsOf(FromClient), c.VLANsOf(FromServer)}
 	delete(r.open, c)
 }
 

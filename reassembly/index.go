@@ -75,7 +75,7 @@ func (x *index) get(k *Key, h uint64) *Conn {
 		if s.c == nil {
 			return nil
 		}
-		if s.hash == h && s.c.key == *k {
+		if s.hash == h && (s.c.key == *k || s.c.aliased && s.c.alias == *k) {
 			return s.c
 		}
 	}
@@ -112,14 +112,15 @@ func (x *index) grow() {
 	x.n = n
 }
 
-// remove deletes c (hash h) if it is in the index, shifting the entries
+// remove deletes c's entry under hash h (a Conn joined across VLANs has
+// two) if it is in the index, shifting the entries
 // that follow it in its probe run back so that no tombstone is left.
 func (x *index) remove(c *Conn, h uint64) {
 	mask := uint64(len(x.slots) - 1)
 	i := x.home(h)
 	for {
 		s := &x.slots[i&mask]
-		if s.c == c {
+		if s.c == c && s.hash == h {
 			break
 		}
 		if s.c == nil {

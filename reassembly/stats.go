@@ -20,6 +20,7 @@ type Stats struct {
 	Unacked         uint64 // bytes delivered without the peer's ACK (all causes)
 	Ghosts          uint64 // packets of closed connections absorbed while lingering
 	NoSYN           uint64 // packets dropped because NoMidstream is set
+	VLANJoined      uint64 // connections whose directions were joined across VLAN stacks
 	Opened          uint64 // connections created
 	Midstream       uint64 // of which picked up without a SYN
 	Closed          [numReasons]uint64
@@ -56,6 +57,7 @@ func (s *Stats) Add(o *Stats) {
 	s.NoSYN += o.NoSYN
 	s.Opened += o.Opened
 	s.Midstream += o.Midstream
+	s.VLANJoined += o.VLANJoined
 	for i := range s.Closed {
 		s.Closed[i] += o.Closed[i]
 	}

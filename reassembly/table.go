@@ -17,6 +17,8 @@ type Table struct {
 	h     Handler
 	conns index
 	emb   embryos // half-open connections in compact form (embryo.go)
+	// VLAN stacks seen, for joining directions across them (vlanjoin.go)
+	stacks vlanStacks
 
 	// the last connection looked up: consecutive packets of one flow are
 	// the common case and skip the index.
@@ -185,6 +187,9 @@ func (t *Table) Feed(s *Segment) {
 			t.close(c, ReasonReused) // not lingering: dropped already
 			c = nil
 		}
+	}
+	if c == nil && !t.cfg.IgnoreVLAN && !t.cfg.NoVLANJoin {
+		c = t.join(&k, h, fromHi, s)
 	}
 	if c == nil {
 		if embryoFits(s) && (s.Flags&SYN != 0 || !t.cfg.NoMidstream) && !t.cfg.noHalfOpen {
@@ -356,6 +361,9 @@ func (t *Table) freeHalves(c *Conn) {
 func (t *Table) drop(c *Conn) {
 	t.freeHalves(c)
 	t.conns.remove(c, c.hash)
+	if c.aliased {
+		t.conns.remove(c, c.aliasHash)
+	}
 	if t.cacheConn == c {
 		t.cacheConn = nil
 	}
