@@ -154,7 +154,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		Filter:         o.filter,
 		MaxStreamBytes: uint64(lo.maxStream),
 		Reassembly:     o.reasm,
-		Decode:         decode.Config{VerifyChecksums: o.checksums},
+		Decode:         o.decodeConfig(),
 		Handler: func(i int) reassembly.Handler {
 			h := &liveHandler{}
 			hs := outs.handlers(i)

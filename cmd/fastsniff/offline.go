@@ -40,7 +40,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 	cfg := offline.Config{
 		Workers:    o.workers,
 		Reassembly: o.reasm,
-		Decode:     decode.Config{VerifyChecksums: o.checksums},
+		Decode:     o.decodeConfig(),
 		Handler:    outs.handler,
 		Filter:     filter,
 		Started:    ms.offlineStarted(),

@@ -34,6 +34,7 @@ type options struct {
 	nats       natsOptions    // --nats*, --sensor, --spool* (nats.go)
 	write      writeOptions   // -w, -C, -G, -W (pcapout.go)
 	version    bool
+	tunnel     tunnelOptions // --tunnel-key (tunnel.go)
 }
 
 // fileList collects -r, which may be repeated or comma-separated.
@@ -75,6 +76,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	addMetricsFlags(fs, &o.metrics)
 	addNATSFlags(fs, &o.nats, stderr)
 	addWriteFlags(fs, &o.write)
+	addTunnelFlags(fs, &o.tunnel)
 	fs.BoolVar(&o.version, "version", false, "print the version and build information, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")

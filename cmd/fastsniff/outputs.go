@@ -42,10 +42,10 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 			if err != nil {
 				return nil, err
 			}
-			log = connlog.NewCloser(t, connlog.Options{Digest: o.digest})
+			log = connlog.NewCloser(t, o.connlogOptions())
 		} else if o.connLog == "-" {
-			log = connlog.New(stdout, connlog.Options{Digest: o.digest})
-		} else if log, err = connlog.Create(o.connLog, connlog.Options{Digest: o.digest}); err != nil {
+			log = connlog.New(stdout, o.connlogOptions())
+		} else if log, err = connlog.Create(o.connLog, o.connlogOptions()); err != nil {
 			return nil, err
 		}
 		s.outs = append(s.outs, func(int) reassembly.Handler { return log.Handler() })

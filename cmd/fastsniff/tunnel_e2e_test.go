@@ -55,3 +55,68 @@ func TestGeneratedTunnelsMatchTruth(t *testing.T) {
 		}
 	}
 }
+
+// TestTunnelKeyConnLog: with --tunnel-key the conn log names each
+// connection's tunnel, the generated truth still holds (one VNI both
+// ways), and the HTTP log joins on the same uids.
+func TestTunnelKeyConnLog(t *testing.T) {
+	dir := t.TempDir()
+	logPath, httpPath := filepath.Join(dir, "conn.log"), filepath.Join(dir, "http.log")
+	var stderr bytes.Buffer
+	for _, tc := range []struct{ file, tunnel, orig string }{
+		{"ak-erspan2-vxlan.pcap", "gre/erspan2(session=20)/vxlan(vni=0)", "10.16.27.12"},
+		{"zk-vxlan-http.pcap", "vxlan(vni=1)", "172.16.11.201"},
+	} {
+		pcap := filepath.Join("..", "..", "testdata", "tunnels", "pcaps", tc.file)
+		if code := run(context.Background(), []string{"-r", pcap, "--tunnel-key", "--conn-log", logPath, "--http-log", httpPath, "-q"}, &bytes.Buffer{}, &stderr); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+		recs := readConnLog(t, logPath)
+		if len(recs) != 1 || recs[0].Tunnel != tc.tunnel || recs[0].OrigH != tc.orig || recs[0].RespP != 80 {
+			t.Fatalf("%s: records %+v", tc.file, recs)
+		}
+		hl, err := os.ReadFile(httpPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.file == "zk-vxlan-http.pcap" && !bytes.Contains(hl, []byte(`"uid":"`+recs[0].UID+`","id.orig_h":"172.16.11.201"`)) {
+			t.Errorf("http log does not join on uid %s:\n%s", recs[0].UID, hl)
+		}
+	}
+
+	cfg := flowgen.Mixed(12)
+	cfg.Conns = 40
+	cfg.Encap, cfg.EncapID = flowgen.EncapVXLAN, 5569041
+	c, err := flowgen.Generate(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(dir, "gen.pcap")
+	if err := c.WritePcapFile(gen); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(context.Background(), []string{"-r", gen, "--tunnel-key", "--workers", "2", "--conn-log", logPath, "--digest", "-q"}, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	recs := readConnLog(t, logPath)
+	checkTruth(t, c, recs)
+	for _, r := range recs {
+		if r.Tunnel != "vxlan(vni=5569041)" {
+			t.Fatalf("tunnel %q", r.Tunnel)
+		}
+	}
+}
+
+func readConnLog(t *testing.T, path string) []connlog.Record {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := connlog.Read(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}

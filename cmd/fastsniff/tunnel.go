@@ -1,0 +1,36 @@
+package main
+
+import (
+	"flag"
+
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/outputs/connlog"
+)
+
+// tunnelOptions are the flags about encapsulated traffic.
+type tunnelOptions struct {
+	key   bool
+	names *decode.TunnelNames // with key: the chains' text for the conn log, shared by the workers
+}
+
+func addTunnelFlags(fs *flag.FlagSet, t *tunnelOptions) {
+	fs.BoolVar(&t.key, "tunnel-key", false, "add the tunnel (its chain of encapsulations and their ids: VNI, GRE key, ERSPAN session, TEID...) to the flow key, and name it in the conn log's tunnel field")
+}
+
+// decodeConfig is the decoder configuration of -r and -i alike.
+func (o *options) decodeConfig() decode.Config {
+	if o.tunnel.key && o.tunnel.names == nil {
+		o.tunnel.names = decode.NewTunnelNames()
+	}
+	return decode.Config{VerifyChecksums: o.checksums, TunnelKey: o.tunnel.key, Names: o.tunnel.names}
+}
+
+// connlogOptions are the conn log's options.
+func (o *options) connlogOptions() connlog.Options {
+	opt := connlog.Options{Digest: o.digest}
+	if o.tunnel.key {
+		o.decodeConfig() // makes the names
+		opt.Tunnels = o.tunnel.names
+	}
+	return opt
+}
