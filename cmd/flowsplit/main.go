@@ -47,6 +47,7 @@ func run(args []string, stderr io.Writer) error {
 	n := fs.Int("n", 2, "number of parts (the fastsniff --workers to mirror)")
 	prefix := fs.String("o", "", "write PREFIX-0.pcap ... PREFIX-(N-1).pcap (required)")
 	noVLAN := fs.Bool("no-vlan-key", false, "leave VLAN ids out of the flow key (as fastsniff --no-vlan-key)")
+	noJoin := fs.Bool("no-vlan-join", false, "as fastsniff --no-vlan-join: only then do VLAN ids choose the part (a connection's directions may be joined across VLANs, so both must be in one part)")
 	quiet := fs.Bool("q", false, "no summary on stderr")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,7 +56,7 @@ func run(args []string, stderr io.Writer) error {
 		return errors.New("usage: flowsplit -n N -o PREFIX FILE [FILE...]")
 	}
 	warn := func(err error) { fmt.Fprintf(stderr, "flowsplit: warning: %v\n", err) }
-	counts, err := split(fs.Args(), *n, *prefix, *noVLAN, warn)
+	counts, err := split(fs.Args(), *n, *prefix, *noVLAN || !*noJoin, warn)
 	if err != nil {
 		return err
 	}

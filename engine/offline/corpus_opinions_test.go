@@ -175,24 +175,30 @@ func TestCorpusZeek(t *testing.T) {
 			}
 		}
 	})
-	t.Run("ldap-gap-ignore-vlan", func(t *testing.T) {
-		// the two directions travel on VLANs 81 and 80: one connection only
-		// with IgnoreVLAN, and then tshark's bytes, Zeek's history and
-		// missed_bytes exactly
-		conns, _ := runCaptureCfg(t, corpusPath(t, "zk-ldap-gap-126idb.pcapng"),
-			offline.Config{Workers: 1, Reassembly: reassembly.Config{IgnoreVLAN: true}})
-		if len(conns) != 1 {
-			t.Fatalf("%d connections with IgnoreVLAN, want 1", len(conns))
-		}
-		c := conns[0]
-		want := [2]string{"4a86a41eb9075f9cbae6157e7c131847408cdf94989f9aacb2bf22457b949d75", "6062db71a8772d650194666470db40d4bf97d623ef186d567109648cd613047f"}
-		if c.sha != want || c.history != "ShADadgtFr" || missed(c) != 1342 || c.reason != reassembly.ReasonRST {
-			t.Errorf("sha %v history %s missed %d reason %s; want tshark's %v, Zeek's ShADadgtFr and 1342, rst", c.sha, c.history, missed(c), c.reason, want)
-		}
-		if gapString(c.dir[1].gaps) != "210+1342" || c.dir[0].unacked+c.dir[1].unacked != 0 {
-			t.Errorf("server holes %s unacked %d/%d; want tshark's 210+1342, 0/0", gapString(c.dir[1].gaps), c.dir[0].unacked, c.dir[1].unacked)
-		}
-	})
+	// the two directions travel on VLANs 81 and 80: one connection, joined
+	// across the VLANs (the default) or with IgnoreVLAN, and then tshark's
+	// bytes, Zeek's history and missed_bytes exactly, with one worker or
+	// three
+	for name, cfg := range map[string]offline.Config{
+		"ldap-gap-vlan-join":   {Workers: 1},
+		"ldap-gap-vlan-join-3": {Workers: 3},
+		"ldap-gap-ignore-vlan": {Workers: 1, Reassembly: reassembly.Config{IgnoreVLAN: true}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			conns, _ := runCaptureCfg(t, corpusPath(t, "zk-ldap-gap-126idb.pcapng"), cfg)
+			if len(conns) != 1 {
+				t.Fatalf("%d connections, want 1", len(conns))
+			}
+			c := conns[0]
+			want := [2]string{"4a86a41eb9075f9cbae6157e7c131847408cdf94989f9aacb2bf22457b949d75", "6062db71a8772d650194666470db40d4bf97d623ef186d567109648cd613047f"}
+			if c.sha != want || c.history != "ShADadgtFr" || missed(c) != 1342 || c.reason != reassembly.ReasonRST {
+				t.Errorf("sha %v history %s missed %d reason %s; want tshark's %v, Zeek's ShADadgtFr and 1342, rst", c.sha, c.history, missed(c), c.reason, want)
+			}
+			if gapString(c.dir[1].gaps) != "210+1342" || c.dir[0].unacked+c.dir[1].unacked != 0 {
+				t.Errorf("server holes %s unacked %d/%d; want tshark's 210+1342, 0/0", gapString(c.dir[1].gaps), c.dir[0].unacked, c.dir[1].unacked)
+			}
+		})
+	}
 }
 
 // TestCorpusSuricata: stream payloads suricata-verify expects.

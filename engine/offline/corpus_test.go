@@ -113,12 +113,10 @@ var goldenFiles = map[string]fileExp{
 	"zk-gap-recovery-null.pcap":          {conns: 2, midstream: 1, reasons: "fin:1 flush:1"},
 	"zk-http-pipelined.pcap":             {conns: 1, midstream: 0, reasons: "fin:1"},
 	"zk-ipv4frag-inconsistent.pcap":      {conns: 2, midstream: 1, reasons: "flush:2"},
-	// policy:vlan-key: the client's packets carry VLAN 81, the server's
-	// VLAN 80, so each direction is a connection of its own; with
-	// Config.IgnoreVLAN the capture matches tshark and Zeek exactly
-	// (TestCorpusThirdOpinions)
-	"zk-ldap-gap-126idb.pcapng": {conns: 2, midstream: 1, reasons: "flush:1 rst:1",
-		extra: []string{"[2a00:6020:ad0b:8381:fd70:e2f9:f031:9dc4]:49980>[2a00:6020:ad0b:8380::10]:389 rst c2s=0:e3b0c44298fc s2c=647:6062db71a877"}},
+	// the client's packets carry VLAN 81, the server's VLAN 80: joined
+	// into one connection (Config.NoVLANJoin off), identical to tshark
+	// and Zeek (TestCorpusThirdOpinions)
+	"zk-ldap-gap-126idb.pcapng": {conns: 1, midstream: 0, reasons: "rst:1"},
 	"zk-miss-end-data.pcap":           {conns: 1, midstream: 0, reasons: "fin:1"},
 	"zk-missing-syn.pcap":             {conns: 1, midstream: 1, reasons: "fin:1"},
 	"zk-quantum-insert.pcap":          {conns: 1, midstream: 0, reasons: "rst:1"},
@@ -158,12 +156,6 @@ var goldenDirs = map[dkey]dirExp{
 	{"sv-tlpw-ooo-snaplen.pcap", 0, "s2c"}: {cat: "tshark-4",
 		why: "CROSSCHECK: tshark drops the 2576 bytes captured after the 5152-byte hole; we deliver them (Unacked: the RST comes first), the hole as 1288 (confirmed by a later ACK) + 3864 (at close)",
 		n:   52320, sha: "c1cae38ec49d578e1d11c00a4a259748b1d9d5ef2329876d6d4e0b72f9209520", gaps: "35576+1288 51032+1288 52320+3864", unacked: 2576},
-	{"zk-ldap-gap-126idb.pcapng", 0, "c2s"}: {cat: polVLAN,
-		why: "the server's ACKs travel on VLAN 80, in the other connection: the client's bytes are delivered at close, Unacked",
-		n:   2672, sha: "4a86a41eb9075f9cbae6157e7c131847408cdf94989f9aacb2bf22457b949d75", unacked: 2672},
-	{"zk-ldap-gap-126idb.pcapng", 0, "s2c"}: {cat: polVLAN,
-		why: "the server's 647 bytes are in the VLAN-80 connection; here the client's ACKs only reveal 1989 server bytes as gaps",
-		n:   0, sha: empty, gaps: "0+210 210+1342 1552+227 1779+210"},
 	{"zk-miss-end-data.pcap", 0, "s2c"}: {cat: polAckGap,
 		why: "tshark-4: the server's 2902 bytes before its FIN were never captured, only ACKed (Zeek: content_gap 2902, missed_bytes 2902)",
 		n:   0, sha: empty, gaps: "0+2902"},

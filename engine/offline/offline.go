@@ -278,7 +278,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			}
 			lend(&seg, p, ch.id)
 			sum.Segments++
-			w := int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN) % uint64(n))
+			w := int(reassembly.FlowHash(&seg, flowHashNoVLAN(&cfg.Reassembly)) % uint64(n))
 			b := pending[w]
 			if b == nil {
 				select {
@@ -374,3 +374,9 @@ func inside(b, frame []byte) bool {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	return p >= f && p < f+uintptr(len(frame))
 }
+
+// flowHashNoVLAN says whether flows are spread over workers without their
+// VLANs: when VLANs are not in the key, and when a connection's two
+// directions may be joined across VLAN stacks (reassembly.Config.NoVLANJoin
+// off), which needs both on one worker.
+func flowHashNoVLAN(c *reassembly.Config) bool { return c.IgnoreVLAN || !c.NoVLANJoin }

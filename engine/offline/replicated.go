@@ -146,7 +146,7 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			if !decodeOne(p, accept, tap, dec, &sum, &seg) {
 				continue
 			}
-			if n > 1 && int(reassembly.FlowHash(&seg, cfg.Reassembly.IgnoreVLAN)%uint64(n)) != k {
+			if n > 1 && int(reassembly.FlowHash(&seg, flowHashNoVLAN(&cfg.Reassembly))%uint64(n)) != k {
 				continue // another worker's flow
 			}
 			lend(&seg, p, ch.id)

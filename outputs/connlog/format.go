@@ -217,6 +217,8 @@ type record struct {
 	id             uint64
 	client, server netip.AddrPort
 	vlans          reassembly.VLANs
+	respVLANs      reassembly.VLANs // the server's packets', when they differ (Conn.Joined)
+	joined         bool
 	tunnel         uint32      // Key.Tunnel
 	names          TunnelNamer // Options.Tunnels
 	start, last    int64
@@ -233,7 +235,9 @@ func (r *record) fill(c *reassembly.Conn, reason reassembly.Reason) {
 	r.id = c.ID()
 	r.client = c.Client()
 	r.server = c.Server()
-	r.vlans = c.VLANs()
+	r.vlans = c.VLANsOf(reassembly.FromClient)
+	r.respVLANs = c.VLANsOf(reassembly.FromServer)
+	r.joined = c.Joined()
 	r.tunnel = c.Key().Tunnel
 	r.start = c.StartNanos()
 	r.last = c.LastNanos()
@@ -241,6 +245,18 @@ func (r *record) fill(c *reassembly.Conn, reason reassembly.Reason) {
 	r.st[1] = c.Stats(reassembly.FromServer)
 	r.midstream = c.Midstream()
 	r.reason = reason
+}
+
+// appendVLANs appends v as a JSON array of numbers.
+func appendVLANs(b []byte, v reassembly.VLANs) []byte {
+	b = append(b, '[')
+	for i := 0; i < int(v.N) && i < len(v.IDs); i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonw.AppendUint(b, uint64(v.IDs[i]))
+	}
+	return append(b, ']')
 }
 
 // appendRecord appends one JSON line (with its '\n'). history is passed
@@ -260,14 +276,10 @@ func appendRecord(b []byte, r *record, history string) []byte {
 	b = append(b, `,"id.resp_p":`...)
 	b = jsonw.AppendUint(b, uint64(r.server.Port()))
 	if r.vlans.N > 0 {
-		b = append(b, `,"vlan":[`...)
-		for i := 0; i < int(r.vlans.N) && i < len(r.vlans.IDs); i++ {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonw.AppendUint(b, uint64(r.vlans.IDs[i]))
-		}
-		b = append(b, ']')
+		b = appendVLANs(append(b, `,"vlan":`...), r.vlans)
+	}
+	if r.joined {
+		b = appendVLANs(append(b, `,"resp_vlan":`...), r.respVLANs)
 	}
 	if r.tunnel != 0 {
 		b = append(b, `,"tunnel":"`...)

@@ -179,6 +179,16 @@ func TestAppendRecord(t *testing.T) {
 			digest: true, sum: [2][]byte{sumA[:], sumE[:]},
 		},
 		want: `{"ts":5.000000,"uid":"C00000000001","id.orig_h":"2001:db8::1","id.orig_p":40000,"id.resp_h":"2001:db8::2","id.resp_p":443,"vlan":[100,200],"proto":"tcp","duration":0.000000,"orig_bytes":5,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"timeout","orig_delivered":5,"resp_delivered":0,"orig_sha256":"2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824","resp_sha256":"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}` + "\n",
+	}, {
+		name: "directions joined across VLANs", history: "Sh",
+		rec: record{
+			id: 2, client: netip.MustParseAddrPort("10.0.0.1:1234"), server: netip.MustParseAddrPort("10.0.0.2:80"),
+			vlans: reassembly.VLANs{IDs: [4]uint16{10}, N: 1}, joined: true,
+			start: 5_000_000_000, last: 5_000_000_000,
+			st:     [2]reassembly.DirStats{dir(1, 0, 0, "S"), dir(1, 0, 0, "S")},
+			reason: reassembly.ReasonFlush,
+		},
+		want: `{"ts":5.000000,"uid":"C00000000002","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":80,"vlan":[10],"resp_vlan":[],"proto":"tcp","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S1","missed_bytes":0,"history":"Sh","orig_pkts":1,"resp_pkts":1,"close_reason":"flush","orig_delivered":0,"resp_delivered":0}` + "\n",
 	}} {
 		got := string(appendRecord(nil, &tc.rec, tc.history))
 		if got != tc.want {

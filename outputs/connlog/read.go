@@ -19,6 +19,7 @@ type Record struct {
 	RespH         string   `json:"id.resp_h"`
 	RespP         uint16   `json:"id.resp_p"`
 	VLAN          []uint16 `json:"vlan,omitempty"`
+	RespVLAN      []uint16 `json:"resp_vlan,omitempty"`
 	Tunnel        string   `json:"tunnel,omitempty"`
 	Proto         string   `json:"proto"`
 	Duration      float64  `json:"duration"`
