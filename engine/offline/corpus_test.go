@@ -116,7 +116,7 @@ var goldenFiles = map[string]fileExp{
 	// the client's packets carry VLAN 81, the server's VLAN 80: joined
 	// into one connection (Config.NoVLANJoin off), identical to tshark
 	// and Zeek (TestCorpusThirdOpinions)
-	"zk-ldap-gap-126idb.pcapng": {conns: 1, midstream: 0, reasons: "rst:1"},
+	"zk-ldap-gap-126idb.pcapng":       {conns: 1, midstream: 0, reasons: "rst:1"},
 	"zk-miss-end-data.pcap":           {conns: 1, midstream: 0, reasons: "fin:1"},
 	"zk-missing-syn.pcap":             {conns: 1, midstream: 1, reasons: "fin:1"},
 	"zk-quantum-insert.pcap":          {conns: 1, midstream: 0, reasons: "rst:1"},
