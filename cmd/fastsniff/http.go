@@ -22,6 +22,8 @@ type httpOptions struct {
 	decompress bool
 	// tee, when set, makes the log's writer (--nats, --sensor; nats.go)
 	tee func(path string) (*sink.Tee, error)
+	// create, when set, opens the log file (rotation, SIGHUP: logfiles.go)
+	create func(path string) (io.WriteCloser, error)
 }
 
 // bodySize is a flag value in bytes with an optional k, m or g suffix
@@ -103,7 +105,17 @@ func openHTTP(o *httpOptions, stdout io.Writer) (*httpOutput, error) {
 	case "-":
 		log, err = httplog.New(stdout, opt)
 	default:
-		log, err = httplog.Create(o.log, opt)
+		if o.create == nil {
+			log, err = httplog.Create(o.log, opt)
+			break
+		}
+		f, ferr := o.create(o.log)
+		if ferr != nil {
+			return nil, ferr
+		}
+		if log, err = httplog.NewCloser(f, opt); err != nil {
+			f.Close()
+		}
 	}
 	if err != nil {
 		return nil, err

@@ -121,8 +121,18 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		outs = &outputSet{}
 		pw   *pcapwriter.Writer // -w, opened in Ready; live.Run closes it
 	)
-	closeAll := func() error { return outs.close() }
+	stopFiles := func() {} // the rotation ticker and SIGHUP, once started
+	closeAll := func() error {
+		stopFiles()
+		err := outs.close()
+		if o.rotate.set != nil {
+			o.rotate.set.Wait()
+		}
+		return err
+	}
 	openAll := func(info live.Info) error {
+		// logs rotate on the wall clock, also when idle
+		o.rotate.newLogSet(time.Now, nil, func(err error) { fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err) })
 		set, err := openOutputs(o, stdout, ms)
 		if err != nil {
 			return err
@@ -137,6 +147,17 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			}
 			pw = w
 		}
+		stopTick := func() {}
+		if o.rotate.interval > 0 {
+			stopTick = tickEvery(time.Second, o.rotate.set.Tick)
+		}
+		stopHUP := onHangup(func() {
+			_ = o.rotate.set.Reopen() // errors come back from the logs' writes
+			if pw != nil {
+				pw.Reopen()
+			}
+		})
+		stopFiles = func() { stopHUP(); stopTick() }
 		return nil
 	}
 

@@ -28,6 +28,8 @@ type natsOptions struct {
 	spoolMax  bodySize
 	drain     time.Duration
 	stderr    io.Writer // for warnings and the summary line
+	// create, when set, opens a log file (rotation, SIGHUP: logfiles.go)
+	create func(path string) (io.WriteCloser, error)
 }
 
 // sensorFlag records whether --sensor was given.
@@ -166,7 +168,13 @@ func (o *natsOptions) tee(n *natsOutput, k sink.Kind, path string, stdout io.Wri
 	case "-":
 		t.Next = stdout
 	default:
-		f, err := os.Create(path)
+		var f io.WriteCloser
+		var err error
+		if o.create != nil {
+			f, err = o.create(path)
+		} else {
+			f, err = os.Create(path)
+		}
 		if err != nil {
 			return nil, err
 		}

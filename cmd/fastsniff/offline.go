@@ -19,24 +19,32 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		return err
 	}
 	defer ms.close()
-	outs, err := openOutputs(o, stdout, ms)
-	if err != nil {
-		return err
-	}
-	filter, err := offlineFilter(o)
-	if err != nil {
-		_ = outs.close()
-		return err
-	}
 	prog := newProgress(stderr, o.files, o.quiet)
+	// the tap first: the logs' rotation follows its capture clock
 	tap, pw, err := offlineTap(o, stdout, func(err error) {
 		prog.clear()
 		fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)
 	})
 	if err != nil {
-		_ = outs.close()
 		return err
 	}
+	outs, err := openOutputs(o, stdout, ms)
+	if err != nil {
+		_ = tap.close()
+		return err
+	}
+	filter, err := offlineFilter(o)
+	if err != nil {
+		_ = outs.close()
+		_ = tap.close()
+		return err
+	}
+	stopHUP := onHangup(func() {
+		_ = o.rotate.set.Reopen() // errors come back from the logs' writes
+		if pw != nil {
+			pw.Reopen()
+		}
+	})
 	cfg := offline.Config{
 		Workers:    o.workers,
 		Reassembly: o.reasm,
@@ -54,7 +62,9 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 	sum, runErr := offline.Run(ctx, cfg, o.files...)
 	ms.offlineDone(sum)
 	prog.clear()
+	stopHUP()
 	closeErr := outs.close()
+	o.rotate.set.Wait()
 	if err := tap.close(); err != nil && closeErr == nil {
 		closeErr = err
 	}

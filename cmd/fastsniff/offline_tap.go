@@ -14,14 +14,16 @@ import (
 type captureTap struct {
 	sink *pcapwriter.Sink // nil without -w
 	pw   *pcapwriter.Writer
-	// clock is the latest packet time read (Unix ns), for other goroutines
-	clock atomic.Int64
+	// clock and first are the latest and the first packet time read (Unix
+	// ns), for other goroutines
+	clock, first atomic.Int64
 }
 
 // offlineTap returns the tap of a -r run and its -w writer (nil without
 // -w). Reading a file, -w waits for the writer: the file written is whole.
 func offlineTap(o *options, stdout io.Writer, warn func(error)) (*captureTap, *pcapwriter.Writer, error) {
 	t := &captureTap{}
+	o.rotate.newLogSet(t.now, t.start, warn)
 	if o.write.path != "" {
 		w, err := openPcapOut(&o.write, 0, 0, 8, true, stdout, warn)
 		if err != nil {
@@ -34,6 +36,9 @@ func offlineTap(o *options, stdout io.Writer, warn func(error)) (*captureTap, *p
 
 func (t *captureTap) packet(p *pcapfile.Packet, tcp bool) {
 	if p.TS > t.clock.Load() {
+		if t.clock.Load() == 0 {
+			t.first.Store(p.TS)
+		}
 		t.clock.Store(p.TS)
 	}
 	if tcp && t.sink != nil {
@@ -43,8 +48,12 @@ func (t *captureTap) packet(p *pcapfile.Packet, tcp bool) {
 
 // now is the capture clock: the latest packet time read (zero before the
 // first packet).
-func (t *captureTap) now() time.Time {
-	ns := t.clock.Load()
+func (t *captureTap) now() time.Time { return unixTime(t.clock.Load()) }
+
+// start is the first packet's time (zero before it).
+func (t *captureTap) start() time.Time { return unixTime(t.first.Load()) }
+
+func unixTime(ns int64) time.Time {
 	if ns == 0 {
 		return time.Time{}
 	}

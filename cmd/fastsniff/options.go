@@ -33,6 +33,7 @@ type options struct {
 	metrics    metricsOptions // --metrics (metrics.go)
 	nats       natsOptions    // --nats*, --sensor, --spool* (nats.go)
 	write      writeOptions   // -w, -C, -G, -W (pcapout.go)
+	rotate     rotateOptions  // --rotate, --rotate-gzip, the log files (logfiles.go)
 	version    bool
 	tunnel     tunnelOptions // --tunnel-key (tunnel.go)
 }
@@ -76,6 +77,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	addMetricsFlags(fs, &o.metrics)
 	addNATSFlags(fs, &o.nats, stderr)
 	addWriteFlags(fs, &o.write)
+	addRotateFlags(fs, &o.rotate)
 	addTunnelFlags(fs, &o.tunnel)
 	fs.BoolVar(&o.version, "version", false, "print the version and build information, and exit")
 	fs.Usage = func() {
@@ -125,6 +127,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 		return nil, err
 	}
 	if err := checkWriteOptions(&o.write); err != nil {
+		return nil, err
+	}
+	if err := checkRotateOptions(o); err != nil {
 		return nil, err
 	}
 	if o.workers < 1 || o.workers > 1024 {

@@ -35,6 +35,8 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 		defer func() { s.closers = append(s.closers, nout.close) }() // last: after the logs gave it their last lines
 	}
 	o.http.tee = o.nats.httpTee(nout, o.http.log, stdout)
+	o.nats.create = func(p string) (io.WriteCloser, error) { return o.logWriter("a log", p, stdout) }
+	o.http.create = func(p string) (io.WriteCloser, error) { return o.logWriter("--http-log", p, stdout) }
 	if o.connLog != "" || nout != nil {
 		var log *connlog.Log
 		if o.nats.wraps() {
@@ -45,8 +47,12 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 			log = connlog.NewCloser(t, o.connlogOptions())
 		} else if o.connLog == "-" {
 			log = connlog.New(stdout, o.connlogOptions())
-		} else if log, err = connlog.Create(o.connLog, o.connlogOptions()); err != nil {
-			return nil, err
+		} else {
+			f, err := o.logWriter("--conn-log", o.connLog, stdout)
+			if err != nil {
+				return nil, err
+			}
+			log = connlog.NewCloser(f, o.connlogOptions())
 		}
 		s.outs = append(s.outs, func(int) reassembly.Handler { return log.Handler() })
 		s.closers = append(s.closers, log.Close)

@@ -159,6 +159,10 @@ func Create(path string, opt Options) (*Log, error) {
 // bodies are wanted.
 func New(w io.Writer, opt Options) (*Log, error) { return newLog(w, nil, opt) }
 
+// NewCloser is New for a writer that Close closes after the last write
+// (e.g. a rotated log file).
+func NewCloser(w io.WriteCloser, opt Options) (*Log, error) { return newLog(w, w, opt) }
+
 func newLog(out io.Writer, c io.Closer, opt Options) (*Log, error) {
 	if opt.FlushInterval == 0 {
 		opt.FlushInterval = time.Second
