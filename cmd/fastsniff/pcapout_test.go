@@ -227,6 +227,10 @@ func TestFlagModes(t *testing.T) {
 		"w": {filepath.Join(dir, "w.pcap")}, "C": {"1", "-w", filepath.Join(dir, "c.pcap")},
 		"G": {"60", "-w", filepath.Join(dir, "g.pcap")}, "W": {"2", "-C", "1", "-w", filepath.Join(dir, "ww.pcap")},
 		"http-decompress": {"--http-bodies", filepath.Join(dir, "b2")},
+		"rotate":          {"1h", "--conn-log", filepath.Join(dir, "r.json")},
+		"rotate-gzip":     {"--rotate", "1h", "--conn-log", filepath.Join(dir, "rg.json")},
+		"max-memory":      {"64m"}, "no-vlan-join": {}, "tunnel-key": {},
+		"ssl-log": {filepath.Join(dir, "s.json")}, "tls-bypass": {"--ssl-log", filepath.Join(dir, "s2.json")},
 		// other outputs' flags, tested by their own tests with -r
 		"nats": nil, "nats-creds": nil, "nats-drain-timeout": nil, "nats-replicas": nil,
 		"nats-stream": nil, "nats-subject": nil, "nats-tls-ca": nil, "sensor": nil,
