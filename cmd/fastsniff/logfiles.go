@@ -39,6 +39,8 @@ func checkRotateOptions(o *options) error {
 		return fmt.Errorf("--rotate: --conn-log - (standard output) cannot be rotated")
 	case r.interval > 0 && o.http.log == "-":
 		return fmt.Errorf("--rotate: --http-log - (standard output) cannot be rotated")
+	case r.interval > 0 && o.ssl.log == "-":
+		return fmt.Errorf("--rotate: --ssl-log - (standard output) cannot be rotated")
 	}
 	return nil
 }

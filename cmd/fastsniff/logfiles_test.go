@@ -21,7 +21,7 @@ import (
 )
 
 // rotated matches a rotated log's name: stem, span start, span end, ext.
-var rotated = regexp.MustCompile(`^(conn|http)\.(\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)_((?:\d{4}-\d\d-\d\d-)?\d\d-\d\d-\d\d)\.json(\.gz)?$`)
+var rotated = regexp.MustCompile(`^(conn|http|ssl)\.(\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)_((?:\d{4}-\d\d-\d\d-)?\d\d-\d\d-\d\d)\.json(\.gz)?$`)
 
 // readLogDir returns the lines of every log in dir by stem (conn, http),
 // checking names, whole JSON lines and spans that follow each other.
@@ -121,17 +121,18 @@ func TestRotateOffline(t *testing.T) {
 		{"generated/3 workers/gzip", gen, "3", true, 2},
 		{"generated/6 workers", gen, "6", false, 2},
 		{"http", gmail, "2", false, 1},
+		{"tls", filepath.Join("..", "..", "testdata", "pcaps", "sv-tls-clienthello-mtu300.pcap"), "1", true, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ref := t.TempDir()
 			args := []string{"-r", tt.file, "--workers", tt.workers, "-q", "--digest"}
 			var stderr bytes.Buffer
-			if code := run(context.Background(), append(args, "--conn-log", filepath.Join(ref, "conn.json"), "--http-log", filepath.Join(ref, "http.json")), io.Discard, &stderr); code != 0 {
+			if code := run(context.Background(), append(args, "--conn-log", filepath.Join(ref, "conn.json"), "--http-log", filepath.Join(ref, "http.json"), "--ssl-log", filepath.Join(ref, "ssl.json")), io.Discard, &stderr); code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
 			dir := t.TempDir()
-			rargs := append(args, "--conn-log", filepath.Join(dir, "conn.json"), "--http-log", filepath.Join(dir, "http.json"), "--rotate", "1s")
+			rargs := append(args, "--conn-log", filepath.Join(dir, "conn.json"), "--http-log", filepath.Join(dir, "http.json"), "--ssl-log", filepath.Join(dir, "ssl.json"), "--rotate", "1s")
 			if tt.gzip {
 				rargs = append(rargs, "--rotate-gzip")
 			}
@@ -139,7 +140,7 @@ func TestRotateOffline(t *testing.T) {
 				t.Fatalf("exit %d: %s", code, stderr.String())
 			}
 			got, files := readLogDir(t, dir, tt.gzip)
-			for _, stem := range []string{"conn", "http"} {
+			for _, stem := range []string{"conn", "http", "ssl"} {
 				want := sortedLines(t, filepath.Join(ref, stem+".json"))
 				if !slices.Equal(got[stem], want) {
 					t.Errorf("%s: %d lines in %d rotated files, %d unrotated", stem, len(got[stem]), files[stem], len(want))
@@ -160,6 +161,7 @@ func TestRotateErrors(t *testing.T) {
 	}{
 		{[]string{"--conn-log", "-", "--rotate", "1h"}, "--conn-log - (standard output) cannot be rotated"},
 		{[]string{"--http-log", "-", "--rotate", "1h"}, "--http-log - (standard output) cannot be rotated"},
+		{[]string{"--ssl-log", "-", "--rotate", "1h"}, "--ssl-log - (standard output) cannot be rotated"},
 		{[]string{"--rotate-gzip"}, "--rotate-gzip needs --rotate"},
 		{[]string{"--rotate", "10ms"}, "want at least 1s"},
 		{[]string{"-C", "1"}, "-C needs -w FILE"},

@@ -36,10 +36,11 @@ func openSSL(o *options, stdout io.Writer) (*sslOutput, error) {
 	if o.ssl.log == "-" {
 		log = ssllog.New(stdout, opt)
 	} else {
-		var err error
-		if log, err = ssllog.Create(o.ssl.log, opt); err != nil {
+		f, err := o.logWriter("--ssl-log", o.ssl.log, stdout) // rotation, SIGHUP
+		if err != nil {
 			return nil, err
 		}
+		log = ssllog.NewCloser(f, opt)
 	}
 	return &sslOutput{log}, nil
 }

@@ -101,6 +101,10 @@ func Create(path string, opt Options) (*Log, error) {
 // New returns a Log writing to w, which Close does not close.
 func New(w io.Writer, opt Options) *Log { return newLog(w, nil, opt) }
 
+// NewCloser is New for a writer that Close closes after the last write
+// (e.g. a rotated log file).
+func NewCloser(w io.WriteCloser, opt Options) *Log { return newLog(w, w, opt) }
+
 func newLog(out io.Writer, c io.Closer, opt Options) *Log {
 	if opt.FlushInterval == 0 {
 		opt.FlushInterval = time.Second
