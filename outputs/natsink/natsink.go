@@ -2,7 +2,7 @@
 //
 // Every record first goes to a spool (outputs/spool), a bounded queue on
 // disk; one publisher goroutine reads the spool in order and publishes
-// each record asynchronously, at most MaxInFlight at a time, on
+// each record asynchronously (publish.go), at most MaxInFlight at a time, on
 // <Subject>.<Sensor>.<kind>, with a Nats-Msg-Id that is the same in every
 // run over the same traffic (sink.AppendID). A record counts as sent when
 // its publish ack arrives; then its place in the spool is committed. A
@@ -166,6 +166,8 @@ func Open(cfg Config) (*Sink, error) {
 		// never buffer publishes while disconnected: the spool does that,
 		// and a publish that cannot go out must fail at once
 		nats.ReconnectBufSize(-1),
+		// a server that stops reading holds up the publisher only this long
+		nats.FlusherTimeout(2*time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				cfg.Logf("nats: disconnected: %v", err)
@@ -178,11 +180,7 @@ func Open(cfg Config) (*Sink, error) {
 		s.removeTmp()
 		return nil, fmt.Errorf("nats: %v", err)
 	}
-	js, err := jetstream.New(nc,
-		// abandoned publishes (see run) stay pending until they time out:
-		// leave room for them beyond the window
-		jetstream.WithPublishAsyncMaxPending(4*cfg.MaxInFlight),
-		jetstream.WithPublishAsyncTimeout(cfg.AckWait))
+	js, err := jetstream.New(nc) // for the stream; publishing is in publish.go
 	if err != nil {
 		nc.Close()
 		sp.Close()

@@ -1,40 +1,93 @@
 package natsink
 
 import (
+	"bytes"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// inflight is a published record waiting for its ack.
-type inflight struct {
-	end int64 // spool position after the record
-	paf jetstream.PubAckFuture
+// The publisher speaks JetStream's publish protocol on the core
+// connection: a message with a reply subject, the stream's ack as the
+// reply. Doing it here rather than through jetstream.PublishMsgAsync saves
+// half the CPU per record (measured by BenchmarkPublish): no JSON decoding
+// of each ack (only the error case is told apart), no timer, map entry and
+// channels per message, and no copy of the record (PublishMsg copies it to
+// the connection's buffer before returning; a re-send reads the spool
+// again).
+//
+// A message's reply subject is <inbox>.<seq>, seq counting publishes in
+// this run, so an ack names its message without a lookup. The window is a
+// ring of MaxInFlight slots, from head (the oldest unacknowledged publish)
+// to next.
+
+// ack is what the inbox subscription hands the publisher.
+type ack struct {
+	seq uint64
+	bad bool // an error reply (or no responders): send again
+}
+
+// slot is one publish in the window.
+type slot struct {
+	end   int64 // spool position after the record
+	sent  time.Time
+	acked bool
+}
+
+// isError tells an ack from an error reply: {"error":{...}}, or the empty
+// 503 status message of no responders.
+func isError(m *nats.Msg) bool {
+	return len(m.Data) == 0 || bytes.Contains(m.Data, []byte(`"error"`))
 }
 
 // run is the publisher goroutine: spool → JetStream, in order.
 func (s *Sink) run() {
 	defer close(s.done)
+	stopped := make(chan struct{})
+	defer close(stopped)
+	max := uint64(s.cfg.MaxInFlight)
+	acks := make(chan ack, 2*max)
+	inbox := nats.NewInbox()
+	sub, err := s.nc.Subscribe(inbox+".*", func(m *nats.Msg) {
+		seq, err := strconv.ParseUint(m.Subject[len(inbox)+1:], 10, 64)
+		if err != nil {
+			return
+		}
+		select {
+		case acks <- ack{seq: seq, bad: isError(m)}:
+		case <-stopped:
+		}
+	})
+	if err != nil {
+		s.err = err
+		return
+	}
+	defer sub.Unsubscribe()
+
 	start := s.sp.Start()
 	openEnd := s.sp.OpenEnd()
 	r := s.sp.NewReader(start)
 	defer r.Close()
 	committed := start // every record before it is acknowledged
 	high := start      // every record before it was published once in this run
-	var win []inflight // in spool order
-	var pending int64  // acknowledged records not yet given to the spool's Commit
+	ring := make([]slot, max)
+	var head, next uint64 // the window: seqs [head, next)
+	var pending int64     // acknowledged records not yet given to the spool's Commit
 	ready := false
 	closing := s.closing
 	drain := false
 	tick := time.NewTicker(200 * time.Millisecond)
 	defer tick.Stop()
+	ackTimer := time.NewTimer(time.Hour)
+	defer ackTimer.Stop()
 	var deadline <-chan time.Time
 	var lastErr string
-	warn := func(err error) {
-		if m := err.Error(); m != lastErr {
-			lastErr = m
-			s.cfg.Logf("nats: %v (records wait in the spool)", err)
+	warn := func(msg string) {
+		if msg != lastErr {
+			lastErr = msg
+			s.cfg.Logf("nats: %s (records wait in the spool)", msg)
 		}
 	}
 	commit := func() {
@@ -49,24 +102,45 @@ func (s *Sink) run() {
 			s.err = err
 		}
 	}()
-	// backoff waits d, or less when closing ends.
+	startDrain := func() {
+		closing, drain = nil, true
+		deadline = time.After(time.Until(time.Unix(0, s.drainBy.Load())))
+	}
+	// backoff waits d; false when the drain deadline passed.
 	backoff := func(d time.Duration) bool {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-closing:
-			closing, drain = nil, true
-			deadline = time.After(time.Until(time.Unix(0, s.drainBy.Load())))
+			startDrain()
 		case <-deadline:
 			return false
 		}
 		return true
 	}
+	// goBack abandons the window and reads again from the oldest
+	// unacknowledged record; late acks of the abandoned publishes are
+	// ignored (their records are sent again, and dropped as duplicates).
+	// The wait doubles with every failure in a row (a leader election
+	// answers each publish with an error), from 100 ms up to 2 s.
+	fails := 0
+	goBack := func() bool {
+		head = next
+		r.Rewind(committed)
+		d := min(100*time.Millisecond<<min(fails, 5), 2*time.Second)
+		fails++
+		return backoff(d)
+	}
+	hdr := nats.Header{}
+	msgID := []string{""}
+	hdr[jetstream.MsgIDHeader] = msgID
+	m := &nats.Msg{Header: hdr}
+	reply := make([]byte, 0, len(inbox)+24)
 	for {
 		if !ready && s.nc.IsConnected() {
 			if err := s.ensureStream(); err != nil {
-				warn(err)
+				warn(err.Error())
 				if !backoff(500 * time.Millisecond) {
 					return
 				}
@@ -75,7 +149,7 @@ func (s *Sink) run() {
 			ready = true
 		}
 		failed := false
-		for ready && len(win) < s.cfg.MaxInFlight && s.nc.IsConnected() {
+		for ready && next-head < max && s.nc.IsConnected() {
 			rec, ok, err := r.Next()
 			if err != nil {
 				s.err = err
@@ -84,14 +158,13 @@ func (s *Sink) run() {
 			if !ok {
 				break
 			}
-			m := &nats.Msg{
-				Subject: s.subj[rec.Kind],
-				Data:    append([]byte(nil), rec.Line...),
-				Header:  nats.Header{jetstream.MsgIDHeader: []string{string(rec.ID)}},
-			}
-			paf, err := s.js.PublishMsgAsync(m)
-			if err != nil {
-				warn(err)
+			reply = strconv.AppendUint(append(append(reply[:0], inbox...), '.'), next, 10)
+			m.Subject = s.subj[rec.Kind]
+			m.Reply = string(reply)
+			m.Data = rec.Line
+			msgID[0] = string(rec.ID)
+			if err := s.nc.PublishMsg(m); err != nil {
+				warn(err.Error())
 				failed = true
 				break
 			}
@@ -101,17 +174,16 @@ func (s *Sink) run() {
 				s.published.Add(1)
 				high = rec.End
 			}
-			win = append(win, inflight{end: rec.End, paf: paf})
+			ring[next%max] = slot{end: rec.End, sent: time.Now()}
+			next++
 		}
 		if failed {
-			win = win[:0]
-			r.Rewind(committed)
-			if !backoff(250 * time.Millisecond) {
+			if !goBack() {
 				return
 			}
 			continue
 		}
-		if len(win) == 0 {
+		if head == next {
 			commit()
 			if drain && s.sp.Stats().Records == 0 {
 				return
@@ -119,40 +191,55 @@ func (s *Sink) run() {
 			select {
 			case <-s.sp.Notify():
 			case <-tick.C:
-				commit()
 				if err := s.sp.Persist(); err != nil {
 					s.err = err
 					return
 				}
 			case <-closing:
-				closing, drain = nil, true
-				deadline = time.After(time.Until(time.Unix(0, s.drainBy.Load())))
+				startDrain()
 			case <-deadline:
 				return
 			}
 			continue
 		}
-		select {
-		case <-win[0].paf.Ok():
-			committed = win[0].end
-			if committed <= openEnd {
-				s.replayed.Add(1)
+		wait := s.cfg.AckWait - time.Since(ring[head%max].sent)
+		if wait <= 0 {
+			warn("no acknowledgement within " + s.cfg.AckWait.String())
+			if !goBack() {
+				return
 			}
-			s.acked.Add(1)
-			pending++
-			win = win[1:]
+			continue
+		}
+		ackTimer.Reset(wait)
+		select {
+		case a := <-acks:
+			if a.seq < head || a.seq >= next {
+				continue // of an abandoned window
+			}
+			if a.bad {
+				warn("publish refused by the server")
+				if !goBack() {
+					return
+				}
+				continue
+			}
+			ring[a.seq%max].acked = true
+			fails = 0
+			for head < next && ring[head%max].acked {
+				sl := &ring[head%max]
+				committed = sl.end
+				if committed <= openEnd {
+					s.replayed.Add(1)
+				}
+				sl.acked = false
+				head++
+				pending++
+				s.acked.Add(1)
+			}
 			if pending >= 256 {
 				commit()
 			}
-		case err := <-win[0].paf.Err():
-			// go back to the oldest unacknowledged record; what arrived
-			// after it is dropped by the duplicate window
-			warn(err)
-			win = win[:0]
-			r.Rewind(committed)
-			if !backoff(250 * time.Millisecond) {
-				return
-			}
+		case <-ackTimer.C:
 		case <-tick.C:
 			commit()
 			if err := s.sp.Persist(); err != nil {
@@ -160,8 +247,7 @@ func (s *Sink) run() {
 				return
 			}
 		case <-closing:
-			closing, drain = nil, true
-			deadline = time.After(time.Until(time.Unix(0, s.drainBy.Load())))
+			startDrain()
 		case <-deadline:
 			return
 		}
