@@ -1,13 +1,15 @@
 package reassembly
 
+import "encoding/binary"
+
 // Half-open connections in compact form.
 //
 // A connection whose packets so far carry no payload and come from one side
 // only (a SYN waiting for its SYN+ACK, a lone ACK or FIN picked up
 // midstream) is held as an embryo: the first packet's header fields and a
-// count of exact repeats of it, in a flat arena with no pointers, found
+// count of exact repeats of it, in a flat arena with no pointers (56 bytes), found
 // through an index of its own. This is the kernel's request socket idea:
-// a SYN flood, a port scan or a spray of random ACKs costs about 110 bytes
+// a SYN flood, a port scan or a spray of random ACKs costs about 70 bytes
 // per 4-tuple instead of a full Conn and its two directions (about 1 KiB),
 // and once the arena has grown, recycled slots take new embryos without a
 // fresh page.
@@ -20,23 +22,38 @@ package reassembly
 // flushed is replayed the same way into a Conn that is closed at once, so
 // every attempt still reaches the Handler (Zeek logs them too).
 
-// embryo is one half-open connection: 88 bytes.
+// embryo is one half-open connection: 56 bytes. Its key is held in
+// compact form: IPv4 addresses as such (IPv6 ones in a side arena) and the
+// VLAN stack as an index into the few stacks the Table has seen.
 type embryo struct {
-	key    Key
-	flags  Flags
-	window uint16
-	reps   uint16 // exact repeats of the first packet absorbed since
-	wscale int8
-	v6     bool
-	fromHi bool // the first packet travelled from key.Hi
-	seq    Seq
-	ack    Seq
+	lo, hi         uint32 // IPv4 addresses; for IPv6, lo indexes embryos.addr6
+	loPort, hiPort uint16
+	flags          Flags
+	window         uint16
+	reps           uint16 // exact repeats of the first packet absorbed since
+	stack          uint8  // index into embryos.stacks
+	wscale         int8
+	bits           uint8 // embV6, embFromHi, embAddr6
+	seq            Seq
+	ack            Seq
 	// age list links (arena indices, -1 none), oldest activity first; next
 	// also chains free slots
 	prev, next int32
 	first      int64 // capture time of the first packet
 	last       int64 // of the latest one
 }
+
+const (
+	embV6     = 1 << iota // the first packet's Segment.V6
+	embFromHi             // the first packet travelled from the key's Hi
+	embAddr6              // the addresses are in addr6 (not both IPv4-mapped)
+)
+
+func (em *embryo) fromHi() bool { return em.bits&embFromHi != 0 }
+
+// maxEmbryoStacks is how many VLAN stacks embryos can name; a flow on yet
+// another one gets a full Conn from its first packet.
+const maxEmbryoStacks = 256
 
 // embryoChunk is how many embryos are allocated at once (88 KiB).
 const embryoChunk = 1024
@@ -48,10 +65,10 @@ type embryoSlot struct {
 	ref uint32
 }
 
-// EmbryoBytes is the memory an embryo costs at the index's highest load
-// (5/8) including its index slot; at its lowest (just after the index
-// doubled) it costs about 26 bytes more. Budgets are computed with 128.
-const embryoBytes = 128
+// embryoBytes is what budgets count for an embryo: 56 bytes, its index
+// slot (8 bytes at a load between 5/16 and 5/8: 13 to 26 bytes) and slack
+// for chunk rounding. IPv6 addresses take 32 bytes more in their arena.
+const embryoBytes = 96
 
 // embryos holds the half-open connections of a Table.
 type embryos struct {
@@ -66,6 +83,78 @@ type embryos struct {
 	slots []embryoSlot // power-of-two length
 	used  int
 	shift uint
+
+	// bulk: every embryo is going (Table.Flush): remove leaves the index
+	// alone, and clearIndex empties it at the end at once
+	bulk bool
+
+	stacks []VLANs    // VLAN stacks named by embryo.stack
+	addr6  [][32]byte // IPv6 address pairs (Lo, Hi) of embryos
+	free6  []int32    // free entries of addr6
+}
+
+// compact is a key in an embryo's form, for lookups.
+type compact struct {
+	lo, hi         uint32
+	loPort, hiPort uint16
+	stack          uint8
+	addr6          bool
+	ok             bool // the key can be held (its VLAN stack has an index)
+}
+
+// isV4 reports whether a is IPv4-mapped, and returns the IPv4 address.
+func isV4(a *[16]byte) (uint32, bool) {
+	if binary.LittleEndian.Uint64(a[:8]) != 0 || binary.LittleEndian.Uint32(a[8:12]) != 0xffff0000 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint32(a[12:]), true
+}
+
+// compactOf returns k in compact form; with add, a VLAN stack not seen
+// yet gets an index (while there is room).
+func (e *embryos) compactOf(k *Key, add bool) compact {
+	c := compact{loPort: k.Lo.Port, hiPort: k.Hi.Port}
+	lo, ok1 := isV4(&k.Lo.Addr)
+	hi, ok2 := isV4(&k.Hi.Addr)
+	c.lo, c.hi, c.addr6 = lo, hi, !(ok1 && ok2)
+	for i := range e.stacks {
+		if e.stacks[i] == k.VLANs {
+			c.stack, c.ok = uint8(i), true
+			return c
+		}
+	}
+	if add && len(e.stacks) < maxEmbryoStacks {
+		c.stack, c.ok = uint8(len(e.stacks)), true
+		e.stacks = append(e.stacks, k.VLANs)
+	}
+	return c
+}
+
+// matches reports whether embryo em has key k (q is k in compact form).
+func (e *embryos) matches(em *embryo, q *compact, k *Key) bool {
+	if em.stack != q.stack || em.loPort != q.loPort || em.hiPort != q.hiPort || (em.bits&embAddr6 != 0) != q.addr6 {
+		return false
+	}
+	if !q.addr6 {
+		return em.lo == q.lo && em.hi == q.hi
+	}
+	a := &e.addr6[em.lo]
+	return [16]byte(a[:16]) == k.Lo.Addr && [16]byte(a[16:]) == k.Hi.Addr
+}
+
+// key rebuilds embryo em's key.
+func (e *embryos) key(em *embryo) Key {
+	k := Key{VLANs: e.stacks[em.stack]}
+	k.Lo.Port, k.Hi.Port = em.loPort, em.hiPort
+	if em.bits&embAddr6 != 0 {
+		a := &e.addr6[em.lo]
+		k.Lo.Addr, k.Hi.Addr = [16]byte(a[:16]), [16]byte(a[16:])
+		return k
+	}
+	k.Lo.Addr[10], k.Lo.Addr[11], k.Hi.Addr[10], k.Hi.Addr[11] = 0xff, 0xff, 0xff, 0xff
+	binary.LittleEndian.PutUint32(k.Lo.Addr[12:], em.lo)
+	binary.LittleEndian.PutUint32(k.Hi.Addr[12:], em.hi)
+	return k
 }
 
 func (e *embryos) init(max int) {
@@ -92,6 +181,10 @@ func (e *embryos) get(k *Key, h uint64) int32 {
 	if e.n == 0 {
 		return -1
 	}
+	q := e.compactOf(k, false)
+	if !q.ok {
+		return -1
+	}
 	tag := uint32(h >> 32)
 	mask := uint64(len(e.slots) - 1)
 	for i := e.home(tag); ; i = (i + 1) & mask {
@@ -99,15 +192,20 @@ func (e *embryos) get(k *Key, h uint64) int32 {
 		if s.ref == 0 {
 			return -1
 		}
-		if s.tag == tag && e.at(int32(s.ref-1)).key == *k {
+		if s.tag == tag && e.matches(e.at(int32(s.ref-1)), &q, k) {
 			return int32(s.ref - 1)
 		}
 	}
 }
 
 // add returns a fresh embryo slot for key k (hash h), not held yet, linked
-// as the newest. The caller fills in the rest.
+// as the newest; nil when k cannot be held (too many VLAN stacks). The
+// caller fills in the rest.
 func (e *embryos) add(k *Key, h uint64) (int32, *embryo) {
+	q := e.compactOf(k, true)
+	if !q.ok {
+		return -1, nil
+	}
 	i := e.free
 	if i >= 0 {
 		e.free = e.at(i).next
@@ -119,7 +217,11 @@ func (e *embryos) add(k *Key, h uint64) (int32, *embryo) {
 		i = int32(e.n) // no free slot: the first n are all held
 	}
 	em := e.at(i)
-	*em = embryo{key: *k, prev: e.tail, next: -1}
+	*em = embryo{lo: q.lo, hi: q.hi, loPort: q.loPort, hiPort: q.hiPort, stack: q.stack, prev: e.tail, next: -1}
+	if q.addr6 {
+		em.bits |= embAddr6
+		em.lo = e.put6(k)
+	}
 	if e.tail >= 0 {
 		e.at(e.tail).next = i
 	} else {
@@ -186,8 +288,14 @@ func (e *embryos) remove(i int32, h uint64) {
 	e.unlink(i)
 	e.n--
 	em := e.at(i)
+	if em.bits&embAddr6 != 0 {
+		e.free6 = append(e.free6, int32(em.lo))
+	}
 	em.next = e.free
 	e.free = i
+	if e.bulk {
+		return
+	}
 	// backward-shift deletion, as index.remove
 	tag, ref := uint32(h>>32), uint32(i)+1
 	mask := uint64(len(e.slots) - 1)
@@ -209,23 +317,45 @@ func (e *embryos) remove(i int32, h uint64) {
 	e.slots[j] = embryoSlot{}
 }
 
+// put6 stores k's addresses in addr6 and returns their index.
+func (e *embryos) put6(k *Key) uint32 {
+	var a [32]byte
+	copy(a[:16], k.Lo.Addr[:])
+	copy(a[16:], k.Hi.Addr[:])
+	if n := len(e.free6); n > 0 {
+		i := e.free6[n-1]
+		e.free6 = e.free6[:n-1]
+		e.addr6[i] = a
+		return uint32(i)
+	}
+	e.addr6 = append(e.addr6, a)
+	return uint32(len(e.addr6) - 1)
+}
+
+// clearIndex empties the index after a bulk removal.
+func (e *embryos) clearIndex() {
+	clear(e.slots)
+	e.used = 0
+}
+
 // repeats reports whether s (from the Hi side when fromHi) is an exact
 // repeat of embryo em's first packet: same side, flags, numbers and window,
 // no payload. Replaying a repeat changes nothing but counters, history and
 // the last-activity time, which a promotion reproduces.
 func (em *embryo) repeats(s *Segment, fromHi bool) bool {
-	return fromHi == em.fromHi && s.Flags == em.flags && s.Seq == em.seq &&
+	return fromHi == em.fromHi() && s.Flags == em.flags && s.Seq == em.seq &&
 		s.Ack == em.ack && s.Window == em.window && s.WScale == em.wscale &&
 		em.reps < ^uint16(0)
 }
 
-// segment rebuilds the embryo's first packet (without its VLANs when the
-// Table ignores them: the key has none then, and nothing else reads them).
-func (em *embryo) segment(s *Segment) {
-	*s = Segment{TS: em.first, V6: em.v6, VLANs: em.key.VLANs, Seq: em.seq, Ack: em.ack,
+// segment rebuilds the first packet of embryo em, whose key is k (without
+// its VLANs when the Table ignores them: the key has none then, and
+// nothing else reads them).
+func (em *embryo) segment(s *Segment, k *Key) {
+	*s = Segment{TS: em.first, V6: em.bits&embV6 != 0, VLANs: k.VLANs, Seq: em.seq, Ack: em.ack,
 		Flags: em.flags, Window: em.window, WScale: em.wscale}
-	src, dst := em.key.Lo, em.key.Hi
-	if em.fromHi {
+	src, dst := k.Lo, k.Hi
+	if em.fromHi() {
 		src, dst = dst, src
 	}
 	s.Src, s.SrcPort, s.Dst, s.DstPort = src.Addr, src.Port, dst.Addr, dst.Port

@@ -87,6 +87,9 @@ func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
 	for i := 0; i+8 <= len(in); i += 8 {
 		b := in[i : i+8]
 		sc := defScript()
+		if in[0]&0x20 != 0 { // IPv6 (half-open ones keep their addresses apart)
+			sc.cli, sc.srv = netip.MustParseAddrPort("[2001:db8::1]:1"), netip.MustParseAddrPort("[2001:db8::2]:80")
+		}
 		sc.cli = netip.AddrPortFrom(sc.cli.Addr(), uint16(40000+int(b[0]&3)))
 		from := byte('c')
 		if b[0]&4 != 0 {

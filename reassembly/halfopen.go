@@ -3,8 +3,9 @@ package reassembly
 // The Table's side of half-open connections (embryo.go has the arena).
 
 // hatch records s, the first packet of an unknown flow, as an embryo,
-// evicting the oldest embryo when MaxHalfOpen are held.
-func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) {
+// evicting the oldest embryo when MaxHalfOpen are held. It returns false
+// when the key cannot be held compactly (a flow on a 257th VLAN stack).
+func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) bool {
 	if t.emb.n >= t.cfg.MaxHalfOpen {
 		t.stats.EvictedHalfOpen++
 		t.closeEmbryo(t.emb.head, ReasonEvicted)
@@ -13,7 +14,16 @@ func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) {
 		}
 	}
 	_, em := t.emb.add(k, h)
-	em.flags, em.window, em.wscale, em.v6, em.fromHi = s.Flags, s.Window, s.WScale, s.V6, fromHi
+	if em == nil {
+		return false
+	}
+	em.flags, em.window, em.wscale = s.Flags, s.Window, s.WScale
+	if s.V6 {
+		em.bits |= embV6
+	}
+	if fromHi {
+		em.bits |= embFromHi
+	}
 	em.seq, em.ack, em.first, em.last = s.Seq, s.Ack, s.TS, s.TS
 	t.stats.HalfOpen++
 	t.stats.Active++
@@ -21,15 +31,17 @@ func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) {
 	if s.Flags&(SYN|ACK) != SYN {
 		t.stats.Midstream++ // as open counts it
 	}
+	return true
 }
 
 // promote turns embryo i (key hash h) into a Conn, replaying its packets,
 // and forgets the embryo. A transient Conn is for closing at once.
 func (t *Table) promote(i int32, h uint64, transient bool) *Conn {
 	em := t.emb.at(i)
+	k := t.emb.key(em)
 	var s Segment
-	em.segment(&s)
-	k, fromHi, reps, last := em.key, em.fromHi, em.reps, em.last
+	em.segment(&s, &k)
+	fromHi, reps, last := em.fromHi(), em.reps, em.last
 	t.emb.remove(i, h)
 	t.stats.HalfOpen--
 	how := openPromoted
@@ -56,8 +68,8 @@ func (t *Table) promote(i int32, h uint64, transient bool) *Conn {
 // closeEmbryo replays embryo i into a transient Conn and closes it with r,
 // so that the Handler sees every attempt.
 func (t *Table) closeEmbryo(i int32, r Reason) {
-	em := t.emb.at(i)
-	if c := t.promote(i, em.key.Hash(), true); c != nil {
+	k := t.emb.key(t.emb.at(i))
+	if c := t.promote(i, k.Hash(), true); c != nil {
 		t.close(c, r)
 	}
 }

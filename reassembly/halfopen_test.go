@@ -238,3 +238,45 @@ func TestHalfOpenMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(tb)
 }
+
+// IPv6 half-open connections keep their addresses in a side arena, and
+// flows on more VLAN stacks than embryos can name get a full Conn: both
+// reach the Handler exactly as full Conns would.
+func TestHalfOpenIPv6AndManyVLANStacks(t *testing.T) {
+	run := func(cfg Config) []string {
+		r := newRecorder()
+		tb := NewTable(cfg, r)
+		for i := range 600 {
+			s := synFrom(i, epoch0+int64(i))
+			if i%2 == 0 {
+				s.SetAddrs(netip.MustParseAddr("2001:db8::1"), netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}))
+			}
+			s.VLANs.Push(uint16(i % 300))
+			tb.Feed(s)
+			if i%3 == 0 { // answered: promoted
+				a := *s
+				a.Src, a.Dst, a.SrcPort, a.DstPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+				a.Flags, a.Seq, a.Ack = SYN|ACK, 5000, s.Seq+1
+				tb.Feed(&a)
+			}
+		}
+		if cfg.noHalfOpen {
+			if n := tb.emb.n; n != 0 {
+				t.Fatalf("%d embryos", n)
+			}
+		} else if n := len(tb.emb.stacks); n != maxEmbryoStacks || len(tb.emb.addr6) == 0 {
+			t.Fatalf("%d VLAN stacks named, %d IPv6 pairs", n, len(tb.emb.addr6))
+		}
+		tb.Flush(ReasonFlush)
+		if len(r.conns) != 600 {
+			t.Fatalf("%d connections", len(r.conns))
+		}
+		return recordStrings(r)
+	}
+	a, b := run(Config{}), run(Config{noHalfOpen: true})
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("compact:\n%s\nfull:\n%s", a[i], b[i])
+		}
+	}
+}

@@ -90,6 +90,7 @@ func (t *Table) Advance(now int64) {
 // of a file, ReasonShutdown when a live capture stops), delivering what is
 // buffered, and forgets closed ones. The Table stays usable.
 func (t *Table) Flush(r Reason) {
+	t.emb.bulk = true
 	for {
 		c, ei := t.oldest()
 		switch {
@@ -104,6 +105,8 @@ func (t *Table) Flush(r Reason) {
 		}
 	}
 closed:
+	t.emb.bulk = false
+	t.emb.clearIndex()
 	for c := t.linger.head; c != nil; c = t.linger.head {
 		t.linger.remove(c)
 		t.drop(c)
@@ -149,6 +152,9 @@ func (t *Table) Feed(s *Segment) {
 	if t.cacheConn != nil && t.cacheKey == k {
 		c = t.cacheConn
 		h = c.hash
+		if c.aliased && k != c.key {
+			h = c.aliasHash // found under the other direction's VLANs
+		}
 	} else {
 		h = k.Hash()
 		if c = t.conns.get(&k, h); c != nil {
@@ -193,8 +199,9 @@ func (t *Table) Feed(s *Segment) {
 	}
 	if c == nil {
 		if embryoFits(s) && (s.Flags&SYN != 0 || !t.cfg.NoMidstream) && !t.cfg.noHalfOpen {
-			t.hatch(&k, h, fromHi, s)
-			return
+			if t.hatch(&k, h, fromHi, s) {
+				return
+			}
 		}
 		if c = t.open(k, h, fromHi, s, openNew); c == nil {
 			return

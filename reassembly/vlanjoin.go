@@ -59,7 +59,7 @@ func (t *Table) join(k *Key, h uint64, fromHi bool, s *Segment) *Conn {
 		c := t.conns.get(&k2, h2)
 		if c == nil {
 			if ei := t.emb.get(&k2, h2); ei >= 0 {
-				if em := t.emb.at(ei); em.fromHi != fromHi && em.agrees(s) {
+				if em := t.emb.at(ei); em.fromHi() != fromHi && em.agrees(s) {
 					c = t.promote(ei, h2, false)
 				}
 			}

@@ -18,7 +18,7 @@ import (
 // within the budget plus the documented fixed overhead (memoryOverhead),
 // and exactly what does not fit is evicted, half-open and oldest first:
 // each worker holds its share of half-open connections (an eighth of 64
-// MiB, 128 bytes each) and evicts the rest.
+// MiB, counted at 96 bytes each) and evicts the rest.
 func TestMaxMemoryBoundsRSS(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes a 4M-packet capture")
@@ -45,7 +45,7 @@ func TestMaxMemoryBoundsRSS(t *testing.T) {
 	if rss > budget+memoryOverhead {
 		t.Errorf("peak RSS %d MiB past the budget %d MiB + overhead %d MiB", rss>>20, budget>>20, memoryOverhead>>20)
 	}
-	perWorker := budget / workers / 8 / 128
+	perWorker := budget / workers / 8 / 96 // reassembly.embryoBytes
 	want := fmt.Sprintf("evicted %d under the memory budget: %d half-open, 0 with buffered bytes (delivered first), 0 idle", packets-workers*perWorker, packets-workers*perWorker)
 	if !bytes.Contains(stderr.Bytes(), []byte(want)) {
 		t.Errorf("summary lacks %q", want)
