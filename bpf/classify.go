@@ -173,15 +173,15 @@ func Inspect(pkt []byte, linkType int) Packet {
 		if len(pkt) >= 1 {
 			switch pkt[0] >> 4 {
 			case 4:
-				inspectIPv4(pkt, 0, &p)
+				inspectIPv4(pkt, 0, 0, &p)
 			case 6:
-				inspectIPv6(pkt, 0, &p)
+				inspectIPv6(pkt, 0, 0, &p)
 			}
 		}
 	case DLTIPv4:
-		inspectIPv4(pkt, 0, &p)
+		inspectIPv4(pkt, 0, 0, &p)
 	case DLTIPv6:
-		inspectIPv6(pkt, 0, &p)
+		inspectIPv6(pkt, 0, 0, &p)
 	case DLTNull, DLTLoop:
 		if len(pkt) < 4 {
 			return p
@@ -191,10 +191,10 @@ func Inspect(pkt []byte, linkType int) Packet {
 		for _, fam := range [2]uint32{binary.LittleEndian.Uint32(pkt), binary.BigEndian.Uint32(pkt)} {
 			switch fam {
 			case 2:
-				inspectIPv4(pkt, 4, &p)
+				inspectIPv4(pkt, 4, 0, &p)
 				return p
 			case 10, 24, 28, 30: // AF_INET6 on Linux, BSDs, FreeBSD, Darwin
-				inspectIPv6(pkt, 4, &p)
+				inspectIPv6(pkt, 4, 0, &p)
 				return p
 			}
 		}
@@ -215,9 +215,13 @@ func inspectL2(pkt []byte, etOff, dataOff int, p *Packet) {
 			p.Key.NVLANs = uint8(n)
 			switch et {
 			case 0x0800:
-				inspectIPv4(pkt, dataOff, p)
+				inspectIPv4(pkt, dataOff, 0, p)
 			case 0x86dd:
-				inspectIPv6(pkt, dataOff, p)
+				inspectIPv6(pkt, dataOff, 0, p)
+			case 0x8847, 0x8848:
+				inspectMPLS(pkt, dataOff, p)
+			case 0x8864:
+				inspectPPPoE(pkt, dataOff, p)
 			}
 			return
 		}
@@ -234,26 +238,35 @@ func inspectL2(pkt []byte, etOff, dataOff int, p *Packet) {
 	}
 }
 
-func inspectIPv4(pkt []byte, off int, p *Packet) {
+// inspectIPv4 walks an IPv4 header at off, inside lvl tunnels.
+func inspectIPv4(pkt []byte, off, lvl int, p *Packet) {
 	if len(pkt) < off+20 || pkt[off]>>4 != 4 {
 		return
 	}
 	ihl := int(pkt[off]&0x0f) * 4
-	if ihl < 20 || pkt[off+9] != 6 {
+	proto := pkt[off+9]
+	if ihl < 20 || (proto != 6 && !isCarrier(proto)) {
 		return
 	}
 	if binary.BigEndian.Uint16(pkt[off+6:])&0x3fff != 0 { // MF or offset
 		p.Class = MaybeTCP
 		return
 	}
+	p.Key.Src, p.Key.Dst = [16]byte{}, [16]byte{} // an outer IPv6 header wrote them
 	p.Key.Src[10], p.Key.Src[11] = 0xff, 0xff
 	p.Key.Dst[10], p.Key.Dst[11] = 0xff, 0xff
 	copy(p.Key.Src[12:], pkt[off+12:off+16])
 	copy(p.Key.Dst[12:], pkt[off+16:off+20])
+	if proto != 6 {
+		inspectCarrier(proto, pkt, off+ihl, lvl, p)
+		return
+	}
 	inspectTCP(pkt, off+ihl, p)
 }
 
-func inspectIPv6(pkt []byte, off int, p *Packet) {
+// inspectIPv6 walks an IPv6 header and its extension headers at off,
+// inside lvl tunnels.
+func inspectIPv6(pkt []byte, off, lvl int, p *Packet) {
 	if len(pkt) < off+40 || pkt[off]>>4 != 6 {
 		return
 	}
@@ -265,7 +278,13 @@ func inspectIPv6(pkt []byte, off int, p *Packet) {
 		if nh == 6 {
 			break
 		}
-		if !isIPv6Ext(nh) || len(pkt) < off+8 {
+		if !isIPv6Ext(nh) {
+			if isCarrier(nh) {
+				inspectCarrier(nh, pkt, off, lvl, p)
+			}
+			return
+		}
+		if len(pkt) < off+8 {
 			return
 		}
 		next := pkt[off]
@@ -288,6 +307,8 @@ func inspectIPv6(pkt []byte, off int, p *Packet) {
 		inspectTCP(pkt, off, p)
 	case isIPv6Ext(nh):
 		p.Class = MaybeTCP
+	case isCarrier(nh):
+		inspectCarrier(nh, pkt, off, lvl, p)
 	}
 }
 

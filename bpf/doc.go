@@ -6,8 +6,10 @@
 //
 //  1. parses Ethernet (the VLAN tag the kernel moved to skb metadata, then
 //     up to MaxVLANs tags in total) or raw IP, IPv4 (IHL, fragments) or
-//     IPv6 (up to 4 extension headers), and drops what is not TCP unless
-//     Config.AllowNonTCP (see Class);
+//     IPv6 (up to 4 extension headers), opens up to MaxTunnels
+//     encapsulations (MPLS, PPPoE, GRE, ERSPAN, VXLAN, GENEVE, GTP-U, IP in
+//     IP; tunnel.go) to reach the innermost TCP header, and drops what is
+//     not TCP unless Config.AllowNonTCP (see Class);
 //  2. runs the user's pcap-filter(7) expression: compiled to classic BPF by
 //     the system's libpcap (dlopen'ed with purego, no cgo) and translated
 //     to eBPF inside the same program (Translate);

@@ -42,6 +42,17 @@ var testCaptures = []string{
 	"tf-test4-ipv6-rawip.pcap",         // LINKTYPE_RAW, IPv6
 	"td-mptcp-v1-sll.pcap",             // Linux cooked
 	"sv-ipfrag-syn-rawip.pcap",         // DLT_IPV4, fragments
+	// tunnels (testdata/tunnels)
+	"zk-mpls-in-vlan.pcap",       // MPLS under 802.1Q
+	"sv-pppoe-session-http.pcap", // PPPoE session
+	"sv-erspan2-two-spans.pcap",  // GRE / ERSPAN II
+	"ak-erspan2-vxlan.pcap",      // ERSPAN II / VXLAN
+	"sv-vxlan-ssh.pcap",          // VXLAN, DNS and NTP inside
+	"td-geneve-ssh.pcap",         // GENEVE with options
+	"ak-gtp-ipv6-sll.pcap",       // SLL / GTP-U / IPv6
+	"sv-ipv4-in-ipv6.pcap",       // IPv4 in IPv6
+	"zk-teredo.pcap",             // Teredo off port 3544
+	"zk-gre-sample.pcap",         // GRE, ICMP and UDP inside
 }
 
 // testExprs covers every primitive family the capture engine documents and
@@ -104,6 +115,21 @@ var testExprs = []string{
 	"icmp",
 	"mpls",
 	"tcp and ip[6:2] & 0x3fff = 0",
+	// tunnels: libpcap's keywords move to the inner packet, the rest tests
+	// the outer headers, as in tcpdump
+	"vxlan",
+	"vxlan and tcp port 80",
+	"vxlan 5569041 and tcp",
+	"geneve and tcp",
+	"geneve 11",
+	"mpls and tcp",
+	"vlan and mpls and tcp port 80",
+	"pppoes and tcp port 80",
+	"pppoes 0x2d and tcp",
+	"udp port 4789",
+	"ip proto 47",
+	"ip6 proto 4",
+	"tcp port 22",
 }
 
 type goldenKey struct{ capture, expr string }

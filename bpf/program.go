@@ -311,8 +311,13 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		e.emit(
 			asm.JEq.Imm(asm.R8, 0x0800, lblIPv4),
 			asm.JEq.Imm(asm.R8, 0x86dd, lblIPv6),
+			asm.JEq.Imm(asm.R8, 0x8847, lblMPLS),
+			asm.JEq.Imm(asm.R8, 0x8848, lblMPLS),
+			asm.JEq.Imm(asm.R8, 0x8864, lblPPPoE),
 			asm.Ja.Label(lblNonTCP),
 		)
+		emitMPLS(e, lenCheck)
+		emitPPPoE(e, lenCheck)
 	case DLTRaw:
 		e.emit(asm.Mov.Imm(asm.R7, 0))
 		lenCheck(true, 1, lblNonTCP)
@@ -327,112 +332,9 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		return nil, fmt.Errorf("bpf: link type %d not supported by the kernel program", linkType)
 	}
 
-	// IPv4 at R7.
-	e.label(lblIPv4)
-	lenCheck(false, 20, lblNonTCP)
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-		asm.Mov.Reg(asm.R1, asm.R0),
-		asm.RSh.Imm(asm.R1, 4),
-		asm.JNE.Imm(asm.R1, 4, lblNonTCP),
-		asm.And.Imm(asm.R0, 0x0f),
-		asm.LSh.Imm(asm.R0, 2),
-		asm.JLT.Imm(asm.R0, 20, lblNonTCP),
-		asm.Mov.Reg(asm.R8, asm.R0), // IHL in bytes
-		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
-		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
-		asm.LoadInd(asm.R0, asm.R7, 6, asm.Half),
-		asm.And.Imm(asm.R0, 0x3fff),
-		asm.JNE.Imm(asm.R0, 0, lblFilter), // fragment: never cut (userspace reassembles)
-		asm.StoreImm(asm.RFP, stackKey+keySrc+10, 0xffff, asm.Half),
-		asm.StoreImm(asm.RFP, stackKey+keyDst+10, 0xffff, asm.Half),
-		asm.LoadInd(asm.R0, asm.R7, 12, asm.Word),
-		asm.HostTo(asm.BE, asm.R0, asm.Word),
-		asm.StoreMem(asm.RFP, stackKey+keySrc+12, asm.R0, asm.Word),
-		asm.LoadInd(asm.R0, asm.R7, 16, asm.Word),
-		asm.HostTo(asm.BE, asm.R0, asm.Word),
-		asm.StoreMem(asm.RFP, stackKey+keyDst+12, asm.R0, asm.Word),
-		asm.Add.Reg(asm.R7, asm.R8),
-		asm.Ja.Label(lblTCP),
-	)
-
-	// IPv6 at R7, then up to maxIPv6Ext extension headers.
-	e.label(lblIPv6)
-	lenCheck(false, 40, lblNonTCP)
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-		asm.RSh.Imm(asm.R0, 4),
-		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
-	)
-	for j := int32(0); j < 4; j++ {
-		e.emit(
-			asm.LoadInd(asm.R0, asm.R7, 8+4*j, asm.Word),
-			asm.HostTo(asm.BE, asm.R0, asm.Word),
-			asm.StoreMem(asm.RFP, int16(stackKey+keySrc+4*j), asm.R0, asm.Word),
-			asm.LoadInd(asm.R0, asm.R7, 24+4*j, asm.Word),
-			asm.HostTo(asm.BE, asm.R0, asm.Word),
-			asm.StoreMem(asm.RFP, int16(stackKey+keyDst+4*j), asm.R0, asm.Word),
-		)
-	}
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 6, asm.Byte),
-		asm.Mov.Reg(asm.R8, asm.R0),
-		asm.Add.Imm(asm.R7, 40),
-	)
-	for x := 0; x < maxIPv6Ext; x++ {
-		ext, frag, ah, next := e.fresh("fs_ext"), e.fresh("fs_frag"), e.fresh("fs_ah"), e.fresh("fs_next")
-		e.emit(
-			asm.JEq.Imm(asm.R8, 6, lblTCP),
-			asm.JEq.Imm(asm.R8, 0, ext),
-			asm.JEq.Imm(asm.R8, 43, ext),
-			asm.JEq.Imm(asm.R8, 60, ext),
-			asm.JEq.Imm(asm.R8, 44, frag),
-			asm.JEq.Imm(asm.R8, 51, ah),
-			asm.Ja.Label(lblNonTCP),
-		)
-		// hop-by-hop, routing, destination options: (len+1)*8 bytes
-		e.label(ext)
-		lenCheck(false, 8, lblNonTCP)
-		e.emit(
-			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-			asm.Mov.Reg(asm.R8, asm.R0),
-			asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
-			asm.Add.Imm(asm.R0, 1),
-			asm.LSh.Imm(asm.R0, 3),
-			asm.Add.Reg(asm.R7, asm.R0),
-			asm.Ja.Label(next),
-		)
-		// fragment header: 8 bytes; a real fragment (offset or M set) is
-		// never cut, an atomic one (both 0) is a whole datagram
-		e.label(frag)
-		lenCheck(false, 8, lblNonTCP)
-		e.emit(
-			asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
-			asm.And.Imm(asm.R0, 0xfff9),
-			asm.JNE.Imm(asm.R0, 0, lblFilter),
-			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-			asm.Mov.Reg(asm.R8, asm.R0),
-			asm.Add.Imm(asm.R7, 8),
-			asm.Ja.Label(next),
-		)
-		// AH: (len+2)*4 bytes
-		e.label(ah)
-		lenCheck(false, 8, lblNonTCP)
-		e.emit(
-			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-			asm.Mov.Reg(asm.R8, asm.R0),
-			asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
-			asm.Add.Imm(asm.R0, 2),
-			asm.LSh.Imm(asm.R0, 2),
-			asm.Add.Reg(asm.R7, asm.R0),
-		)
-		e.label(next)
-	}
-	e.emit(asm.JEq.Imm(asm.R8, 6, lblTCP))
-	for _, nh := range []int32{0, 43, 44, 51, 60} {
-		e.emit(asm.JEq.Imm(asm.R8, nh, lblFilter)) // chain too long: userspace decides
-	}
-	e.emit(asm.Ja.Label(lblNonTCP))
+	// IPv4 and IPv6 at R7, in up to MaxTunnels encapsulations
+	// (program_tunnel.go).
+	emitIPLevels(e, lenCheck)
 
 	// TCP at R7: ports into the key, header length for the bypass.
 	e.label(lblTCP)

@@ -90,6 +90,10 @@ func TestLoadCorpus(t *testing.T) {
 		{LinkType: DLTRaw},
 		{LinkType: DLTRaw, Filter: "ip6 or tcp[tcpflags] & tcp-push != 0"},
 		{LinkType: DLTRaw, Filter: "ip[6:2] & 0x1fff != 0", AllowNonTCP: true},
+		{Filter: "geneve and tcp"},
+		{Filter: "vlan and mpls and tcp port 80"},
+		{Filter: "pppoes and tcp"},
+		{Filter: "ip proto 47 or udp port 4789"},
 	}
 	for _, cfg := range cfgs {
 		lt := DLTEN10MB

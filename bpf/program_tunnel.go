@@ -1,0 +1,421 @@
+package bpf
+
+import (
+	"fmt"
+
+	"github.com/cilium/ebpf/asm"
+)
+
+// The IP and tunnel part of the capture program, mirroring classify.go
+// and tunnel.go. The parse is unrolled per tunnel level (no loops for the
+// verifier to bound): level l's IPv4/IPv6/GRE/UDP blocks hand inner
+// packets to level l+1's blocks; at level MaxTunnels a tunnel goes to the
+// filter without a key. Registers: R6 ctx, R7 the current offset, R8 and
+// R9 scratch that survives LD_IND (which clobbers R0-R5).
+
+// More program labels.
+const (
+	lblMPLS  = "fs_mpls"
+	lblPPPoE = "fs_pppoe"
+)
+
+func lblIP4(l int) string {
+	if l == 0 {
+		return lblIPv4
+	}
+	return fmt.Sprintf("fs_ipv4_%d", l)
+}
+
+func lblIP6(l int) string {
+	if l == 0 {
+		return lblIPv6
+	}
+	return fmt.Sprintf("fs_ipv6_%d", l)
+}
+
+func lblEther(l int) string   { return fmt.Sprintf("fs_ether_%d", l) }
+func lblCarrier(l int) string { return fmt.Sprintf("fs_carrier_%d", l) }
+
+type lenChecker func(abs bool, n int32, fail string)
+
+// emitIPLevels emits the IPv4, IPv6 and tunnel blocks of every level.
+func emitIPLevels(e *emitter, lenCheck lenChecker) {
+	for l := 0; l <= MaxTunnels; l++ {
+		if l > 0 {
+			emitInnerEther(e, l, lenCheck)
+		}
+		emitIPv4(e, l, lenCheck)
+		emitIPv6(e, l, lenCheck)
+		emitCarrier(e, l, lenCheck)
+	}
+}
+
+// jumpCarriers jumps to the level's carrier block when R9 holds IP
+// protocol 4, 41, 47 or 17.
+func jumpCarriers(e *emitter, l int) {
+	for _, p := range []int32{4, 41, 47, 17} {
+		e.emit(asm.JEq.Imm(asm.R9, p, lblCarrier(l)))
+	}
+}
+
+func emitIPv4(e *emitter, l int, lenCheck lenChecker) {
+	e.label(lblIP4(l))
+	lenCheck(false, 20, lblNonTCP)
+	ok := e.fresh("fs_v4proto")
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 4),
+		asm.JNE.Imm(asm.R1, 4, lblNonTCP),
+		asm.And.Imm(asm.R0, 0x0f),
+		asm.LSh.Imm(asm.R0, 2),
+		asm.JLT.Imm(asm.R0, 20, lblNonTCP),
+		asm.Mov.Reg(asm.R8, asm.R0), // IHL in bytes
+		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
+		asm.Mov.Reg(asm.R9, asm.R0), // protocol
+		asm.JEq.Imm(asm.R9, 6, ok),
+	)
+	for _, p := range []int32{4, 41, 47, 17} {
+		e.emit(asm.JEq.Imm(asm.R9, p, ok))
+	}
+	e.emit(asm.Ja.Label(lblNonTCP))
+	e.label(ok)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 6, asm.Half),
+		asm.And.Imm(asm.R0, 0x3fff),
+		asm.JNE.Imm(asm.R0, 0, lblFilter), // fragment: never cut (userspace reassembles)
+	)
+	if l > 0 {
+		// an outer IPv6 header may have filled the first 10 bytes
+		for _, k := range []int16{keySrc, keyDst} {
+			e.emit(
+				asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: stackKey + k},
+				asm.StoreImm(asm.RFP, stackKey+k+8, 0, asm.Half),
+			)
+		}
+	}
+	e.emit(
+		asm.StoreImm(asm.RFP, stackKey+keySrc+10, 0xffff, asm.Half),
+		asm.StoreImm(asm.RFP, stackKey+keyDst+10, 0xffff, asm.Half),
+		asm.LoadInd(asm.R0, asm.R7, 12, asm.Word),
+		asm.HostTo(asm.BE, asm.R0, asm.Word),
+		asm.StoreMem(asm.RFP, stackKey+keySrc+12, asm.R0, asm.Word),
+		asm.LoadInd(asm.R0, asm.R7, 16, asm.Word),
+		asm.HostTo(asm.BE, asm.R0, asm.Word),
+		asm.StoreMem(asm.RFP, stackKey+keyDst+12, asm.R0, asm.Word),
+		asm.Add.Reg(asm.R7, asm.R8),
+		asm.JEq.Imm(asm.R9, 6, lblTCP),
+		asm.Ja.Label(lblCarrier(l)),
+	)
+}
+
+func emitIPv6(e *emitter, l int, lenCheck lenChecker) {
+	e.label(lblIP6(l))
+	end := e.fresh("fs_v6end")
+	lenCheck(false, 40, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
+	)
+	for j := int32(0); j < 4; j++ {
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 8+4*j, asm.Word),
+			asm.HostTo(asm.BE, asm.R0, asm.Word),
+			asm.StoreMem(asm.RFP, int16(stackKey+keySrc+4*j), asm.R0, asm.Word),
+			asm.LoadInd(asm.R0, asm.R7, 24+4*j, asm.Word),
+			asm.HostTo(asm.BE, asm.R0, asm.Word),
+			asm.StoreMem(asm.RFP, int16(stackKey+keyDst+4*j), asm.R0, asm.Word),
+		)
+	}
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 6, asm.Byte),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R7, 40),
+	)
+	for x := 0; x < maxIPv6Ext; x++ {
+		ext, frag, ah, next := e.fresh("fs_ext"), e.fresh("fs_frag"), e.fresh("fs_ah"), e.fresh("fs_next")
+		e.emit(
+			asm.JEq.Imm(asm.R8, 6, lblTCP),
+			asm.JEq.Imm(asm.R8, 0, ext),
+			asm.JEq.Imm(asm.R8, 43, ext),
+			asm.JEq.Imm(asm.R8, 60, ext),
+			asm.JEq.Imm(asm.R8, 44, frag),
+			asm.JEq.Imm(asm.R8, 51, ah),
+			asm.Ja.Label(end),
+		)
+		// hop-by-hop, routing, destination options: (len+1)*8 bytes
+		e.label(ext)
+		lenCheck(false, 8, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+			asm.Add.Imm(asm.R0, 1),
+			asm.LSh.Imm(asm.R0, 3),
+			asm.Add.Reg(asm.R7, asm.R0),
+			asm.Ja.Label(next),
+		)
+		// fragment header: 8 bytes; a real fragment (offset or M set) is
+		// never cut, an atomic one (both 0) is a whole datagram
+		e.label(frag)
+		lenCheck(false, 8, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+			asm.And.Imm(asm.R0, 0xfff9),
+			asm.JNE.Imm(asm.R0, 0, lblFilter),
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.Add.Imm(asm.R7, 8),
+			asm.Ja.Label(next),
+		)
+		// AH: (len+2)*4 bytes
+		e.label(ah)
+		lenCheck(false, 8, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+			asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+			asm.Add.Imm(asm.R0, 2),
+			asm.LSh.Imm(asm.R0, 2),
+			asm.Add.Reg(asm.R7, asm.R0),
+		)
+		e.label(next)
+	}
+	e.emit(asm.JEq.Imm(asm.R8, 6, lblTCP))
+	for _, nh := range []int32{0, 43, 44, 51, 60} {
+		e.emit(asm.JEq.Imm(asm.R8, nh, lblFilter)) // chain too long: userspace decides
+	}
+	// not TCP, not an extension header: a tunnel, or not TCP
+	e.label(end)
+	e.emit(asm.Mov.Reg(asm.R9, asm.R8))
+	jumpCarriers(e, l)
+	e.emit(asm.Ja.Label(lblNonTCP))
+}
+
+// emitCarrier: R9 is the IP protocol (4, 41, 47 or 17), R7 its payload.
+func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
+	e.label(lblCarrier(l))
+	if l == MaxTunnels {
+		e.emit(asm.Ja.Label(lblFilter)) // too deep: userspace decides
+		return
+	}
+	in4, in6, inEth := lblIP4(l+1), lblIP6(l+1), lblEther(l+1)
+	gre, udp := e.fresh("fs_gre"), e.fresh("fs_udp")
+	e.emit(
+		asm.JEq.Imm(asm.R9, 4, in4),
+		asm.JEq.Imm(asm.R9, 41, in6),
+		asm.JEq.Imm(asm.R9, 47, gre),
+		asm.Ja.Label(udp),
+	)
+
+	// GRE: flags in R9, protocol in R8, header length from the flags.
+	e.label(gre)
+	lenCheck(false, 4, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
+		asm.Mov.Reg(asm.R9, asm.R0),
+		asm.And.Imm(asm.R0, 0x4f07), // version, routing, strict route, recursion
+		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R7, 4),
+	)
+	for _, f := range []int32{0x8000, 0x2000, 0x1000} {
+		skip := e.fresh("fs_greopt")
+		e.emit(
+			asm.Mov.Reg(asm.R1, asm.R9),
+			asm.And.Imm(asm.R1, f),
+			asm.JEq.Imm(asm.R1, 0, skip),
+			asm.Add.Imm(asm.R7, 4),
+		)
+		e.label(skip)
+	}
+	lenCheck(false, 0, lblNonTCP)
+	erspan := e.fresh("fs_erspan")
+	e.emit(
+		asm.JEq.Imm(asm.R8, 0x0800, in4),
+		asm.JEq.Imm(asm.R8, 0x86dd, in6),
+		asm.JEq.Imm(asm.R8, 0x6558, inEth),
+		asm.JNE.Imm(asm.R8, 0x88be, lblFilter),
+		asm.And.Imm(asm.R9, 0x1000),
+		asm.JEq.Imm(asm.R9, 0, inEth), // ERSPAN I: the frame follows
+	)
+	e.label(erspan)
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JNE.Imm(asm.R0, 1, lblNonTCP),
+		asm.Add.Imm(asm.R7, 8),
+		asm.Ja.Label(inEth),
+	)
+
+	// UDP: source port in R8, destination in R9.
+	e.label(udp)
+	vxlan, geneve, gtp := e.fresh("fs_vxlan"), e.fresh("fs_geneve"), e.fresh("fs_gtp")
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+		asm.Mov.Reg(asm.R9, asm.R0),
+		asm.Add.Imm(asm.R7, 8),
+	)
+	for _, pt := range []struct {
+		port   int32
+		target string
+	}{{4789, vxlan}, {6081, geneve}, {2152, gtp}, {4754, lblFilter}, {3544, lblFilter}, {5072, lblFilter}} {
+		e.emit(
+			asm.JEq.Imm(asm.R8, pt.port, pt.target),
+			asm.JEq.Imm(asm.R9, pt.port, pt.target),
+		)
+	}
+	// Teredo off its port: IPv6, or an indicator (0x0000, 0x0001)
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 4),
+		asm.JEq.Imm(asm.R1, 6, lblFilter),
+		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
+	)
+	lenCheck(false, 2, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+		asm.JLE.Imm(asm.R0, 1, lblFilter),
+		asm.Ja.Label(lblNonTCP),
+	)
+
+	e.label(vxlan)
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.And.Imm(asm.R0, 0x08),
+		asm.JEq.Imm(asm.R0, 0, lblNonTCP),
+		asm.Add.Imm(asm.R7, 8),
+		asm.Ja.Label(inEth),
+	)
+
+	e.label(geneve)
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 6),
+		asm.JNE.Imm(asm.R1, 0, lblNonTCP),
+		asm.And.Imm(asm.R0, 0x3f),
+		asm.LSh.Imm(asm.R0, 2),
+		asm.Mov.Reg(asm.R9, asm.R0), // option bytes
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R7, 8),
+		asm.Add.Reg(asm.R7, asm.R9),
+	)
+	lenCheck(false, 0, lblNonTCP)
+	e.emit(
+		asm.JEq.Imm(asm.R8, 0x6558, inEth),
+		asm.JEq.Imm(asm.R8, 0x0800, in4),
+		asm.JEq.Imm(asm.R8, 0x86dd, in6),
+		asm.Ja.Label(lblFilter),
+	)
+
+	e.label(gtp)
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R9, asm.R0),
+		asm.RSh.Imm(asm.R0, 5),
+		asm.JNE.Imm(asm.R0, 1, lblNonTCP),
+		asm.Mov.Reg(asm.R0, asm.R9),
+		asm.And.Imm(asm.R0, 0x10),
+		asm.JEq.Imm(asm.R0, 0, lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+		asm.JNE.Imm(asm.R0, 0xff, lblNonTCP),
+		asm.And.Imm(asm.R9, 7),
+		asm.JNE.Imm(asm.R9, 0, lblFilter), // optional fields, extension headers
+		asm.Add.Imm(asm.R7, 8),
+	)
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JEq.Imm(asm.R0, 4, in4),
+		asm.JEq.Imm(asm.R0, 6, in6),
+		asm.Ja.Label(lblNonTCP),
+	)
+}
+
+// emitInnerEther: an Ethernet frame inside a tunnel, at level l.
+func emitInnerEther(e *emitter, l int, lenCheck lenChecker) {
+	e.label(lblEther(l))
+	lenCheck(false, 14, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 12, asm.Half),
+		asm.Add.Imm(asm.R7, 14),
+		asm.JEq.Imm(asm.R0, 0x0800, lblIP4(l)),
+		asm.JEq.Imm(asm.R0, 0x86dd, lblIP6(l)),
+	)
+	for _, et := range []int32{0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864} {
+		e.emit(asm.JEq.Imm(asm.R0, et, lblFilter))
+	}
+	e.emit(asm.Ja.Label(lblNonTCP))
+}
+
+// emitMPLS: a label stack after the outer Ethernet header (R7).
+func emitMPLS(e *emitter, lenCheck lenChecker) {
+	e.label(lblMPLS)
+	bos := e.fresh("fs_bos")
+	for i := 0; i < maxMPLSLabels; i++ {
+		lenCheck(false, 4, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Word),
+			asm.Mov.Reg(asm.R9, asm.R0),
+			asm.Add.Imm(asm.R7, 4),
+			asm.And.Imm(asm.R0, 0x100),
+			asm.JNE.Imm(asm.R0, 0, bos),
+		)
+	}
+	e.emit(asm.Ja.Label(lblFilter)) // longer stack: userspace decides
+	e.label(bos)
+	e.emit(
+		asm.RSh.Imm(asm.R9, 12),
+		asm.JEq.Imm(asm.R9, 0, lblIP4(1)),
+		asm.JEq.Imm(asm.R9, 2, lblIP6(1)),
+	)
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JEq.Imm(asm.R0, 4, lblIP4(1)),
+		asm.JEq.Imm(asm.R0, 6, lblIP6(1)),
+		asm.Ja.Label(lblFilter), // Ethernet over MPLS
+	)
+}
+
+// emitPPPoE: a PPPoE session header after the outer Ethernet header (R7).
+func emitPPPoE(e *emitter, lenCheck lenChecker) {
+	e.label(lblPPPoE)
+	long := e.fresh("fs_ppp2")
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
+		asm.JNE.Imm(asm.R0, 0x1100, lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 6, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.And.Imm(asm.R1, 1),
+		asm.JEq.Imm(asm.R1, 0, long),
+		asm.Add.Imm(asm.R7, 7), // compressed protocol field
+		asm.JEq.Imm(asm.R0, 0x21, lblIP4(1)),
+		asm.JEq.Imm(asm.R0, 0x57, lblIP6(1)),
+		asm.Ja.Label(lblNonTCP),
+	)
+	e.label(long)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 6, asm.Half),
+		asm.Add.Imm(asm.R7, 8),
+		asm.JEq.Imm(asm.R0, 0x21, lblIP4(1)),
+		asm.JEq.Imm(asm.R0, 0x57, lblIP6(1)),
+		asm.Ja.Label(lblNonTCP),
+	)
+}

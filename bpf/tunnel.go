@@ -1,0 +1,243 @@
+package bpf
+
+import "encoding/binary"
+
+// Tunnels in the kernel program (and in Inspect, which mirrors it line for
+// line). The program opens up to MaxTunnels encapsulations to find the
+// innermost TCP header, whose addresses and ports then make the flow key
+// and whose end the header length: so inner non-TCP traffic is dropped in
+// the kernel and inner flows can be bypassed. What it opens: IP in IP
+// (protocols 4 and 41), GRE (version 0, checksum/key/sequence fields)
+// carrying IPv4, IPv6, Ethernet (0x6558) or ERSPAN I/II (0x88be), UDP
+// 4789 VXLAN, 6081 GENEVE and 2152 GTP-U without optional fields (either
+// port), and, right after the outer Ethernet header, MPLS (up to 4 labels,
+// IP after the bottom label) and PPPoE sessions. Everything else that may
+// hide TCP goes to the filter and userspace without a flow key (MaybeTCP,
+// never cut): a deeper chain, ERSPAN III, Ethernet over MPLS, GRE in UDP,
+// Teredo (port 3544, or any UDP payload that starts like IPv6 or a Teredo
+// indicator), AYIYA, GTP-U with extension headers, inner Ethernet frames
+// with VLAN tags, MPLS or PPPoE, GRE or GENEVE payloads of other types.
+// Headers that fail a check the userspace decoder also makes (GRE routing
+// bits, VXLAN without its I flag, GENEVE version, GTP version/type) are
+// dropped as NonTCP, as are frames cut inside a tunnel header.
+//
+// The flow key is the innermost one without tunnel ids: a bypass made for
+// a connection under --tunnel-key also applies to the same inner 4-tuple
+// in another tunnel (only its payload stops being captured).
+
+// MaxTunnels is how many encapsulations the kernel program opens.
+const MaxTunnels = 2
+
+// maxMPLSLabels is the longest MPLS label stack the kernel program walks.
+const maxMPLSLabels = 4
+
+// isCarrier reports whether an IP protocol may carry a tunnel.
+func isCarrier(proto uint8) bool { return proto == 4 || proto == 41 || proto == 47 || proto == 17 }
+
+// inspectCarrier opens the tunnel of IP protocol proto at off; lvl
+// tunnels are open already.
+func inspectCarrier(proto uint8, pkt []byte, off, lvl int, p *Packet) {
+	if lvl == MaxTunnels {
+		p.Class = MaybeTCP
+		return
+	}
+	switch proto {
+	case 4:
+		inspectIPv4(pkt, off, lvl+1, p)
+	case 41:
+		inspectIPv6(pkt, off, lvl+1, p)
+	case 47:
+		inspectGRE(pkt, off, lvl, p)
+	case 17:
+		inspectUDP(pkt, off, lvl, p)
+	}
+}
+
+func inspectGRE(pkt []byte, off, lvl int, p *Packet) {
+	if len(pkt) < off+4 {
+		return
+	}
+	flags := binary.BigEndian.Uint16(pkt[off:])
+	proto := binary.BigEndian.Uint16(pkt[off+2:])
+	if flags&7 != 0 || flags&0x4f00 != 0 {
+		return // PPTP; routing, strict source route, recursion
+	}
+	hl := 4
+	for _, f := range [3]uint16{0x8000, 0x2000, 0x1000} {
+		if flags&f != 0 {
+			hl += 4
+		}
+	}
+	off += hl
+	if len(pkt) < off {
+		return
+	}
+	switch proto {
+	case 0x0800:
+		inspectIPv4(pkt, off, lvl+1, p)
+	case 0x86dd:
+		inspectIPv6(pkt, off, lvl+1, p)
+	case 0x6558:
+		inspectInnerEther(pkt, off, lvl+1, p)
+	case 0x88be:
+		if flags&0x1000 == 0 { // ERSPAN I: the frame follows
+			inspectInnerEther(pkt, off, lvl+1, p)
+			return
+		}
+		if len(pkt) < off+8 || pkt[off]>>4 != 1 {
+			return
+		}
+		inspectInnerEther(pkt, off+8, lvl+1, p)
+	default:
+		p.Class = MaybeTCP
+	}
+}
+
+func inspectUDP(pkt []byte, off, lvl int, p *Packet) {
+	if len(pkt) < off+8 {
+		return
+	}
+	sp := binary.BigEndian.Uint16(pkt[off:])
+	dp := binary.BigEndian.Uint16(pkt[off+2:])
+	off += 8
+	either := func(port uint16) bool { return sp == port || dp == port }
+	switch {
+	case either(4789): // VXLAN
+		if len(pkt) < off+8 || pkt[off]&0x08 == 0 {
+			return
+		}
+		inspectInnerEther(pkt, off+8, lvl+1, p)
+	case either(6081): // GENEVE
+		if len(pkt) < off+8 || pkt[off]>>6 != 0 {
+			return
+		}
+		proto := binary.BigEndian.Uint16(pkt[off+2:])
+		off += 8 + int(pkt[off]&0x3f)*4
+		if len(pkt) < off {
+			return
+		}
+		switch proto {
+		case 0x6558:
+			inspectInnerEther(pkt, off, lvl+1, p)
+		case 0x0800:
+			inspectIPv4(pkt, off, lvl+1, p)
+		case 0x86dd:
+			inspectIPv6(pkt, off, lvl+1, p)
+		default:
+			p.Class = MaybeTCP
+		}
+	case either(2152): // GTP-U
+		if len(pkt) < off+8 {
+			return
+		}
+		fl := pkt[off]
+		if fl>>5 != 1 || fl&0x10 == 0 || pkt[off+1] != 0xff {
+			return
+		}
+		if fl&7 != 0 {
+			p.Class = MaybeTCP // optional fields, extension headers
+			return
+		}
+		off += 8
+		if len(pkt) < off+1 {
+			return
+		}
+		switch pkt[off] >> 4 {
+		case 4:
+			inspectIPv4(pkt, off, lvl+1, p)
+		case 6:
+			inspectIPv6(pkt, off, lvl+1, p)
+		}
+	case either(4754), either(3544), either(5072): // GRE in UDP, Teredo, AYIYA
+		p.Class = MaybeTCP
+	default:
+		// Teredo off its port: IPv6, or an indicator (0x0000, 0x0001)
+		if len(pkt) < off+1 {
+			return
+		}
+		if pkt[off]>>4 == 6 {
+			p.Class = MaybeTCP
+			return
+		}
+		if pkt[off] != 0 || len(pkt) < off+2 {
+			return
+		}
+		if pkt[off+1] <= 1 {
+			p.Class = MaybeTCP
+		}
+	}
+}
+
+// inspectInnerEther walks an Ethernet frame inside a tunnel.
+func inspectInnerEther(pkt []byte, off, lvl int, p *Packet) {
+	if len(pkt) < off+14 {
+		return
+	}
+	switch binary.BigEndian.Uint16(pkt[off+12:]) {
+	case 0x0800:
+		inspectIPv4(pkt, off+14, lvl, p)
+	case 0x86dd:
+		inspectIPv6(pkt, off+14, lvl, p)
+	case 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864:
+		p.Class = MaybeTCP
+	}
+}
+
+// inspectMPLS walks a label stack right after the outer Ethernet header.
+func inspectMPLS(pkt []byte, off int, p *Packet) {
+	var v uint32
+	for i := 0; ; i++ {
+		if i == maxMPLSLabels {
+			p.Class = MaybeTCP
+			return
+		}
+		if len(pkt) < off+4 {
+			return
+		}
+		v = binary.BigEndian.Uint32(pkt[off:])
+		off += 4
+		if v&0x100 != 0 {
+			break
+		}
+	}
+	switch v >> 12 {
+	case 0:
+		inspectIPv4(pkt, off, 1, p)
+		return
+	case 2:
+		inspectIPv6(pkt, off, 1, p)
+		return
+	}
+	if len(pkt) < off+1 {
+		return
+	}
+	switch pkt[off] >> 4 {
+	case 4:
+		inspectIPv4(pkt, off, 1, p)
+	case 6:
+		inspectIPv6(pkt, off, 1, p)
+	default:
+		p.Class = MaybeTCP // Ethernet over MPLS
+	}
+}
+
+// inspectPPPoE walks a PPPoE session header right after the outer
+// Ethernet header.
+func inspectPPPoE(pkt []byte, off int, p *Packet) {
+	if len(pkt) < off+8 || pkt[off] != 0x11 || pkt[off+1] != 0 {
+		return
+	}
+	proto := uint16(pkt[off+6])
+	if proto&1 == 1 {
+		off += 7 // compressed protocol field
+	} else {
+		proto = binary.BigEndian.Uint16(pkt[off+6:])
+		off += 8
+	}
+	switch proto {
+	case 0x21:
+		inspectIPv4(pkt, off, 1, p)
+	case 0x57:
+		inspectIPv6(pkt, off, 1, p)
+	}
+}
