@@ -23,12 +23,6 @@ import (
 // ring of MaxInFlight slots, from head (the oldest unacknowledged publish)
 // to next.
 
-// ack is what the inbox subscription hands the publisher.
-type ack struct {
-	seq uint64
-	bad bool // an error reply (or no responders): send again
-}
-
 // slot is one publish in the window.
 type slot struct {
 	end   int64 // spool position after the record
@@ -45,25 +39,19 @@ func isError(m *nats.Msg) bool {
 // run is the publisher goroutine: spool → JetStream, in order.
 func (s *Sink) run() {
 	defer close(s.done)
-	stopped := make(chan struct{})
-	defer close(stopped)
 	max := uint64(s.cfg.MaxInFlight)
-	acks := make(chan ack, 2*max)
+	// acks arrive on a channel the connection's reader fills directly (no
+	// goroutine hop per ack); it holds two windows (the current one and an
+	// abandoned one's late acks): an ack lost to a full channel only
+	// costs a re-send after AckWait
+	acks := make(chan *nats.Msg, 2*max)
 	inbox := nats.NewInbox()
-	sub, err := s.nc.Subscribe(inbox+".*", func(m *nats.Msg) {
-		seq, err := strconv.ParseUint(m.Subject[len(inbox)+1:], 10, 64)
-		if err != nil {
-			return
-		}
-		select {
-		case acks <- ack{seq: seq, bad: isError(m)}:
-		case <-stopped:
-		}
-	})
+	sub, err := s.nc.ChanSubscribe(inbox+".*", acks)
 	if err != nil {
 		s.err = err
 		return
 	}
+	_ = sub.SetPendingLimits(-1, -1)
 	defer sub.Unsubscribe()
 
 	start := s.sp.Start()
@@ -149,6 +137,7 @@ func (s *Sink) run() {
 			ready = true
 		}
 		failed := false
+		now := time.Now()
 		for ready && next-head < max && s.nc.IsConnected() {
 			rec, ok, err := r.Next()
 			if err != nil {
@@ -174,7 +163,7 @@ func (s *Sink) run() {
 				s.published.Add(1)
 				high = rec.End
 			}
-			ring[next%max] = slot{end: rec.End, sent: time.Now()}
+			ring[next%max] = slot{end: rec.End, sent: now}
 			next++
 		}
 		if failed {
@@ -212,19 +201,31 @@ func (s *Sink) run() {
 		}
 		ackTimer.Reset(wait)
 		select {
-		case a := <-acks:
-			if a.seq < head || a.seq >= next {
-				continue // of an abandoned window
-			}
-			if a.bad {
-				warn("publish refused by the server")
-				if !goBack() {
-					return
+		case m := <-acks:
+			// take every ack that is there, then commit once
+			for {
+				seq, err := strconv.ParseUint(m.Subject[len(inbox)+1:], 10, 64)
+				switch {
+				case err != nil || seq < head || seq >= next:
+					// not ours, or of an abandoned window
+				case isError(m):
+					warn("publish refused by the server")
+					if !goBack() {
+						return
+					}
+				default:
+					ring[seq%max].acked = true
 				}
-				continue
+				select {
+				case m = <-acks:
+					continue
+				default:
+				}
+				break
 			}
-			ring[a.seq%max].acked = true
-			fails = 0
+			if head < next && ring[head%max].acked {
+				fails = 0
+			}
 			for head < next && ring[head%max].acked {
 				sl := &ring[head%max]
 				committed = sl.end
