@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,4 +69,25 @@ func TestParseUnixNanos(t *testing.T) {
 			t.Errorf("parseUnixNanos(%q) = %d, %v", tc.in, got, err)
 		}
 	}
+}
+
+// FuzzParseUnixNanos: any text gives a value or an error, never a panic;
+// a value prints back ("S.NNNNNNNNN") to itself.
+func FuzzParseUnixNanos(f *testing.F) {
+	for _, s := range []string{"0", "1577836800.5", "1.000000001", "x", "1.", ".5", "8589934592.999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ns, err := parseUnixNanos(s)
+		if err != nil {
+			return
+		}
+		if ns < 0 {
+			t.Fatalf("%q: %d", s, ns)
+		}
+		back := fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
+		if again, err := parseUnixNanos(back); err != nil || again != ns {
+			t.Fatalf("%q: %d, printed %q, parsed back %d, %v", s, ns, back, again, err)
+		}
+	})
 }
