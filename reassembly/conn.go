@@ -83,6 +83,7 @@ type Conn struct {
 	aliased   bool
 	aliasDir  Dir // the direction whose packets carry alias's VLANs
 
+	tick        uint64 // Table.tick when last fed (orders it among embryos)
 	links       [3]link
 	lingerUntil int64
 	rstAt       int64

@@ -29,31 +29,42 @@ type embryo struct {
 	lo, hi         uint32 // IPv4 addresses; for IPv6, lo indexes embryos.addr6
 	loPort, hiPort uint16
 	flags          Flags
-	window         uint16
-	reps           uint16 // exact repeats of the first packet absorbed since
-	stack          uint8  // index into embryos.stacks
+	stack          uint16 // index into embryos.stacks: VLANs and tunnel
+	reps           uint8  // exact repeats of the first packet absorbed since
 	wscale         int8
-	bits           uint8 // embV6, embFromHi, embAddr6
+	bits           uint8  // embV6, embFromHi, embAddr6, embZeroWin
+	lastDelta      uint32 // last activity - first, ns (a repeat past 4.29 s promotes)
 	seq            Seq
 	ack            Seq
-	// age list links (arena indices, -1 none), oldest activity first; next
-	// also chains free slots
+	// age list links (arena indices, -1 none), in feeding order; next also
+	// chains free slots
 	prev, next int32
-	first      int64 // capture time of the first packet
-	last       int64 // of the latest one
+	first      int64  // capture time of the first packet
+	tick       uint64 // Table.tick when last fed: orders embryos and Conns as fed
 }
 
 const (
-	embV6     = 1 << iota // the first packet's Segment.V6
-	embFromHi             // the first packet travelled from the key's Hi
-	embAddr6              // the addresses are in addr6 (not both IPv4-mapped)
+	embV6      = 1 << iota // the first packet's Segment.V6
+	embFromHi              // the first packet travelled from the key's Hi
+	embAddr6               // the addresses are in addr6 (not both IPv4-mapped)
+	embZeroWin             // the first packet advertised a zero window
 )
+
+// last is the capture time of the embryo's latest packet.
+func (em *embryo) last() int64 { return em.first + int64(em.lastDelta) }
 
 func (em *embryo) fromHi() bool { return em.bits&embFromHi != 0 }
 
-// maxEmbryoStacks is how many VLAN stacks embryos can name; a flow on yet
-// another one gets a full Conn from its first packet.
-const maxEmbryoStacks = 256
+// maxEmbryoStacks is how many VLAN stacks (with tunnels) embryos can name;
+// a flow on yet another one gets a full Conn from its first packet.
+const maxEmbryoStacks = 1 << 16
+
+// embStack is what of a key an embryo holds by index: its VLANs and
+// tunnel (few distinct ones on a link, most often one).
+type embStack struct {
+	vlans  VLANs
+	tunnel uint32
+}
 
 // embryoChunk is how many embryos are allocated at once (88 KiB).
 const embryoChunk = 1024
@@ -88,16 +99,17 @@ type embryos struct {
 	// alone, and clearIndex empties it at the end at once
 	bulk bool
 
-	stacks []VLANs    // VLAN stacks named by embryo.stack
-	addr6  [][32]byte // IPv6 address pairs (Lo, Hi) of embryos
-	free6  []int32    // free entries of addr6
+	stacks   []embStack          // what embryo.stack names
+	stackIdx map[embStack]uint16 // the same, searched once there are many
+	addr6    [][32]byte          // IPv6 address pairs (Lo, Hi) of embryos
+	free6    []int32             // free entries of addr6
 }
 
 // compact is a key in an embryo's form, for lookups.
 type compact struct {
 	lo, hi         uint32
 	loPort, hiPort uint16
-	stack          uint8
+	stack          uint16
 	addr6          bool
 	ok             bool // the key can be held (its VLAN stack has an index)
 }
@@ -117,15 +129,29 @@ func (e *embryos) compactOf(k *Key, add bool) compact {
 	lo, ok1 := isV4(&k.Lo.Addr)
 	hi, ok2 := isV4(&k.Hi.Addr)
 	c.lo, c.hi, c.addr6 = lo, hi, !(ok1 && ok2)
-	for i := range e.stacks {
-		if e.stacks[i] == k.VLANs {
-			c.stack, c.ok = uint8(i), true
-			return c
+	st := embStack{k.VLANs, k.Tunnel}
+	if e.stackIdx != nil {
+		i, ok := e.stackIdx[st]
+		c.stack, c.ok = i, ok
+	} else {
+		for i := range e.stacks {
+			if e.stacks[i] == st {
+				c.stack, c.ok = uint16(i), true
+				break
+			}
 		}
 	}
-	if add && len(e.stacks) < maxEmbryoStacks {
-		c.stack, c.ok = uint8(len(e.stacks)), true
-		e.stacks = append(e.stacks, k.VLANs)
+	if !c.ok && add && len(e.stacks) < maxEmbryoStacks {
+		c.stack, c.ok = uint16(len(e.stacks)), true
+		e.stacks = append(e.stacks, st)
+		if e.stackIdx != nil {
+			e.stackIdx[st] = c.stack
+		} else if len(e.stacks) > 8 { // past a few, a map finds them faster
+			e.stackIdx = make(map[embStack]uint16, 16)
+			for i, x := range e.stacks {
+				e.stackIdx[x] = uint16(i)
+			}
+		}
 	}
 	return c
 }
@@ -144,7 +170,8 @@ func (e *embryos) matches(em *embryo, q *compact, k *Key) bool {
 
 // key rebuilds embryo em's key.
 func (e *embryos) key(em *embryo) Key {
-	k := Key{VLANs: e.stacks[em.stack]}
+	st := &e.stacks[em.stack]
+	k := Key{VLANs: st.vlans, Tunnel: st.tunnel}
 	k.Lo.Port, k.Hi.Port = em.loPort, em.hiPort
 	if em.bits&embAddr6 != 0 {
 		a := &e.addr6[em.lo]
@@ -344,16 +371,19 @@ func (e *embryos) clearIndex() {
 // the last-activity time, which a promotion reproduces.
 func (em *embryo) repeats(s *Segment, fromHi bool) bool {
 	return fromHi == em.fromHi() && s.Flags == em.flags && s.Seq == em.seq &&
-		s.Ack == em.ack && s.Window == em.window && s.WScale == em.wscale &&
-		em.reps < ^uint16(0)
+		s.Ack == em.ack && (s.Window == 0) == (em.bits&embZeroWin != 0) && s.WScale == em.wscale &&
+		em.reps < ^uint8(0) && (s.TS <= em.last() || s.TS-em.first <= int64(^uint32(0)))
 }
 
 // segment rebuilds the first packet of embryo em, whose key is k (without
 // its VLANs when the Table ignores them: the key has none then, and
 // nothing else reads them).
 func (em *embryo) segment(s *Segment, k *Key) {
-	*s = Segment{TS: em.first, V6: em.bits&embV6 != 0, VLANs: k.VLANs, Seq: em.seq, Ack: em.ack,
-		Flags: em.flags, Window: em.window, WScale: em.wscale}
+	*s = Segment{TS: em.first, V6: em.bits&embV6 != 0, VLANs: k.VLANs, Tunnel: k.Tunnel, Seq: em.seq, Ack: em.ack,
+		Flags: em.flags, Window: 1, WScale: em.wscale}
+	if em.bits&embZeroWin != 0 {
+		s.Window = 0 // only its being zero matters (DirStats.ZeroWin)
+	}
 	src, dst := k.Lo, k.Hi
 	if em.fromHi() {
 		src, dst = dst, src

@@ -100,6 +100,9 @@ func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
 		if b[6]&0x10 != 0 {
 			s.VLANs.Push(10) // one side tagged: a join across VLANs
 		}
+		if b[6]&0x20 != 0 {
+			s.Tunnel = 7 // another tunnel: another connection
+		}
 		s.TS = epoch0 + int64(i)*int64(b[7]&0x3f)*1e7
 		n := int(binary.BigEndian.Uint16(b[6:]) & 0x0fff)
 		off := int(b[0]>>3) * 64

@@ -17,14 +17,19 @@ func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) bool {
 	if em == nil {
 		return false
 	}
-	em.flags, em.window, em.wscale = s.Flags, s.Window, s.WScale
+	em.flags, em.wscale = s.Flags, s.WScale
+	if s.Window == 0 {
+		em.bits |= embZeroWin
+	}
 	if s.V6 {
 		em.bits |= embV6
 	}
 	if fromHi {
 		em.bits |= embFromHi
 	}
-	em.seq, em.ack, em.first, em.last = s.Seq, s.Ack, s.TS, s.TS
+	em.seq, em.ack, em.first = s.Seq, s.Ack, s.TS
+	t.tick++
+	em.tick = t.tick
 	t.stats.HalfOpen++
 	t.stats.Active++
 	t.stats.Opened++
@@ -41,7 +46,7 @@ func (t *Table) promote(i int32, h uint64, transient bool) *Conn {
 	k := t.emb.key(em)
 	var s Segment
 	em.segment(&s, &k)
-	fromHi, reps, last := em.fromHi(), em.reps, em.last
+	fromHi, reps, last := em.fromHi(), em.reps, em.last()
 	t.emb.remove(i, h)
 	t.stats.HalfOpen--
 	how := openPromoted
@@ -74,11 +79,13 @@ func (t *Table) closeEmbryo(i int32, r Reason) {
 	}
 }
 
-// oldest returns what has been quiet longest: the least recently active
-// open connection, or (ei >= 0) the least recently active embryo.
+// oldest returns what was fed longest ago: the least recently fed open
+// connection, or (ei >= 0) embryo. The two lists merged by tick behave
+// as the one list of open connections would without embryos, also when
+// timestamps go backwards.
 func (t *Table) oldest() (c *Conn, ei int32) {
 	c, ei = t.lru.tail, t.emb.head
-	if ei >= 0 && c != nil && c.last < t.emb.at(ei).last {
+	if ei >= 0 && c != nil && c.tick < t.emb.at(ei).tick {
 		return c, -1
 	}
 	return c, ei

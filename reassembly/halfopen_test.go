@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // synFrom returns a SYN from client number i to the test server.
@@ -204,6 +205,9 @@ func TestHalfOpenMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocates 200k connections")
 	}
+	if sz := unsafe.Sizeof(embryo{}); sz != 56 {
+		t.Errorf("an embryo is %d bytes, want 56", sz)
+	}
 	const n = 200_000
 	tb := NewTable(Config{IdleTimeout: time.Second}, Funcs{})
 	var before, after runtime.MemStats
@@ -240,8 +244,8 @@ func TestHalfOpenMemory(t *testing.T) {
 }
 
 // IPv6 half-open connections keep their addresses in a side arena, and
-// flows on more VLAN stacks than embryos can name get a full Conn: both
-// reach the Handler exactly as full Conns would.
+// many VLAN stacks and tunnels are named through a map: they reach the
+// Handler exactly as full Conns would.
 func TestHalfOpenIPv6AndManyVLANStacks(t *testing.T) {
 	run := func(cfg Config) []string {
 		r := newRecorder()
@@ -252,6 +256,7 @@ func TestHalfOpenIPv6AndManyVLANStacks(t *testing.T) {
 				s.SetAddrs(netip.MustParseAddr("2001:db8::1"), netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(i)}))
 			}
 			s.VLANs.Push(uint16(i % 300))
+			s.Tunnel = uint32(i % 7)
 			tb.Feed(s)
 			if i%3 == 0 { // answered: promoted
 				a := *s
@@ -264,7 +269,7 @@ func TestHalfOpenIPv6AndManyVLANStacks(t *testing.T) {
 			if n := tb.emb.n; n != 0 {
 				t.Fatalf("%d embryos", n)
 			}
-		} else if n := len(tb.emb.stacks); n != maxEmbryoStacks || len(tb.emb.addr6) == 0 {
+		} else if n := len(tb.emb.stacks); n != 600 || len(tb.emb.addr6) == 0 {
 			t.Fatalf("%d VLAN stacks named, %d IPv6 pairs", n, len(tb.emb.addr6))
 		}
 		tb.Flush(ReasonFlush)

@@ -40,6 +40,7 @@ type Table struct {
 	pool  pool
 
 	now      int64
+	tick     uint64 // counts packets fed to open connections and embryos: their order
 	timeout  int64
 	lingerNs int64
 	graceNs  int64
@@ -121,7 +122,7 @@ func (t *Table) expire() {
 	}
 	for {
 		c, ei := t.oldest()
-		if ei >= 0 && t.emb.at(ei).last+t.timeout <= now {
+		if ei >= 0 && t.emb.at(ei).last()+t.timeout <= now {
 			t.closeEmbryo(ei, ReasonTimeout)
 		} else if c != nil && c.last+t.timeout <= now {
 			t.close(c, ReasonTimeout)
@@ -165,9 +166,11 @@ func (t *Table) Feed(s *Segment) {
 		if i := t.emb.get(&k, h); i >= 0 {
 			if em := t.emb.at(i); embryoFits(s) && em.repeats(s, fromHi) {
 				em.reps++
-				if s.TS > em.last {
-					em.last = s.TS
+				if s.TS > em.last() {
+					em.lastDelta = uint32(s.TS - em.first)
 				}
+				t.tick++
+				em.tick = t.tick
 				t.emb.touch(i)
 				return
 			}
@@ -210,6 +213,8 @@ func (t *Table) Feed(s *Segment) {
 	if s.TS > c.last {
 		c.last = s.TS
 	}
+	t.tick++
+	c.tick = t.tick
 	t.lru.moveToFront(c)
 	d := FromClient
 	if fromHi != c.clientIsHi {
