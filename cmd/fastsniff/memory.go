@@ -9,9 +9,10 @@ import (
 	"time"
 )
 
-// defaultMaxMemory fits a small sensor: 1 GiB of connection state and
-// buffered payload for all workers together.
-const defaultMaxMemory = 1 << 30
+// defaultMaxMemory fits a small sensor: 512 MiB of connection state and
+// buffered payload for all workers together (Suricata's defaults add up to
+// about as much: flow 128 MB, stream 64 MB, reassembly 256 MB).
+const defaultMaxMemory = 512 << 20
 
 // memoryOverhead is what a run needs beyond --max-memory: the Go runtime,
 // the outputs' queues, the offline readers' arenas (docs/REASSEMBLY.md has
