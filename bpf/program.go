@@ -277,85 +277,11 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 	}
 	e.emit(asm.StoreImm(asm.RFP, stackHdrLen, 0, asm.Word))
 
-	// lenCheck jumps to fail unless the packet has at least R7+n bytes
-	// (abs=false) or n bytes (abs=true).
-	lenCheck := func(abs bool, n int32, fail string) {
-		e.emit(asm.LoadMem(asm.R2, regCtx, skbLen, asm.Word))
-		if abs {
-			e.emit(asm.JLT.Imm(asm.R2, n, fail))
-			return
-		}
-		e.emit(
-			asm.Mov.Reg(asm.R3, asm.R7),
-			asm.Add.Imm(asm.R3, n),
-			asm.JGT.Reg(asm.R3, asm.R2, fail),
-		)
+	lenCheck := newLenCheck(e)
+
+	if err := emitParse(e, linkType, lenCheck, false); err != nil {
+		return nil, err
 	}
-
-	switch linkType {
-	case DLTEN10MB:
-		// A tag the kernel stripped into the skb is the outermost.
-		walk0 := e.fresh("fs_walk0")
-		e.emit(
-			asm.LoadMem(asm.R2, regCtx, skbVlanPresent, asm.Word),
-			asm.JEq.Imm(asm.R2, 0, walk0),
-			asm.LoadMem(asm.R2, regCtx, skbVlanTCI, asm.Word),
-			asm.And.Imm(asm.R2, 0x0fff),
-			asm.StoreMem(asm.RFP, stackKey+keyVLANs, asm.R2, asm.Half),
-		)
-		emitVLANWalk(e, 1, lenCheck)
-		e.label(walk0)
-		emitVLANWalk(e, 0, lenCheck)
-
-		e.label(lblL3)
-		e.emit(
-			asm.JEq.Imm(asm.R8, 0x0800, lblIPv4),
-			asm.JEq.Imm(asm.R8, 0x86dd, lblIPv6),
-			asm.JEq.Imm(asm.R8, 0x8847, lblMPLS),
-			asm.JEq.Imm(asm.R8, 0x8848, lblMPLS),
-			asm.JEq.Imm(asm.R8, 0x8864, lblPPPoE),
-			asm.Ja.Label(lblNonTCP),
-		)
-		emitMPLS(e, lenCheck)
-		emitPPPoE(e, lenCheck)
-	case DLTRaw:
-		e.emit(asm.Mov.Imm(asm.R7, 0))
-		lenCheck(true, 1, lblNonTCP)
-		e.emit(
-			asm.LoadAbs(0, asm.Byte),
-			asm.RSh.Imm(asm.R0, 4),
-			asm.JEq.Imm(asm.R0, 4, lblIPv4),
-			asm.JEq.Imm(asm.R0, 6, lblIPv6),
-			asm.Ja.Label(lblNonTCP),
-		)
-	default:
-		return nil, fmt.Errorf("bpf: link type %d not supported by the kernel program", linkType)
-	}
-
-	// IPv4 and IPv6 at R7, in up to MaxTunnels encapsulations
-	// (program_tunnel.go).
-	emitIPLevels(e, lenCheck)
-
-	// TCP at R7: ports into the key, header length for the bypass.
-	e.label(lblTCP)
-	lenCheck(false, 20, lblFilter) // cut TCP header: no key, userspace decides
-	doffOK := e.fresh("fs_doff")
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
-		asm.StoreMem(asm.RFP, stackKey+keySrcPort, asm.R0, asm.Half),
-		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
-		asm.StoreMem(asm.RFP, stackKey+keyDstPort, asm.R0, asm.Half),
-		asm.LoadInd(asm.R0, asm.R7, 12, asm.Byte),
-		asm.RSh.Imm(asm.R0, 4),
-		asm.LSh.Imm(asm.R0, 2),
-		asm.JGE.Imm(asm.R0, 20, doffOK),
-		asm.Mov.Imm(asm.R0, 20),
-	)
-	e.label(doffOK)
-	e.emit(
-		asm.Add.Reg(asm.R0, asm.R7),
-		asm.StoreMem(asm.RFP, stackHdrLen, asm.R0, asm.Word),
-	)
 
 	// User filter on the packet as libpcap would deliver it.
 	e.label(lblFilter)
@@ -473,4 +399,128 @@ func emitVLANWalk(e *emitter, start int, lenCheck func(bool, int32, string)) {
 			asm.StoreMem(asm.RFP, int16(stackKey+keyVLANs+2*n), asm.R0, asm.Half),
 		)
 	}
+}
+
+// newLenCheck returns a check that jumps to fail unless the packet has at
+// least R7+n bytes (abs=false) or n bytes (abs=true).
+func newLenCheck(e *emitter) lenChecker {
+	return func(abs bool, n int32, fail string) {
+		e.emit(asm.LoadMem(asm.R2, regCtx, skbLen, asm.Word))
+		if abs {
+			e.emit(asm.JLT.Imm(asm.R2, n, fail))
+			return
+		}
+		e.emit(
+			asm.Mov.Reg(asm.R3, asm.R7),
+			asm.Add.Imm(asm.R3, n),
+			asm.JGT.Reg(asm.R3, asm.R2, fail),
+		)
+	}
+}
+
+// emitParse emits the parse of the capture and fanout programs: link
+// layer, IP, tunnels, TCP. It ends at fs_filter with the flow key and
+// header length on the stack (TCP), or jumps there without them
+// (MaybeTCP), or to fs_nontcp. With atL3, received Ethernet packets start
+// at their network header (a PACKET_FANOUT program).
+func emitParse(e *emitter, linkType int, lenCheck lenChecker, atL3 bool) error {
+	switch linkType {
+	case DLTEN10MB:
+		if atL3 {
+			// A received packet's data starts at its network header
+			// (the kernel pulled the Ethernet header; a tag it stripped
+			// is in the skb), the type is skb->protocol; a sent one's at
+			// its Ethernet header.
+			eth := e.fresh("fs_sent")
+			e.emit(
+				asm.LoadMem(asm.R2, regCtx, skbPktType, asm.Word),
+				asm.JEq.Imm(asm.R2, unix.PACKET_OUTGOING, eth),
+				asm.LoadMem(asm.R8, regCtx, skbProtocol, asm.Word),
+				asm.HostTo(asm.BE, asm.R8, asm.Half),
+				asm.Mov.Imm(asm.R7, 0),
+			)
+			// tags left in the data (QinQ): skipped, no key needs them
+			for i := 0; i < MaxVLANs; i++ {
+				tag := e.fresh("fs_rxtag")
+				e.emit(
+					asm.JEq.Imm(asm.R8, 0x8100, tag),
+					asm.JEq.Imm(asm.R8, 0x88a8, tag),
+					asm.JEq.Imm(asm.R8, 0x9100, tag),
+					asm.Ja.Label(lblL3),
+				)
+				e.label(tag)
+				lenCheck(false, 4, lblNonTCP)
+				e.emit(
+					asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+					asm.Mov.Reg(asm.R8, asm.R0),
+					asm.Add.Imm(asm.R7, 4),
+				)
+			}
+			e.emit(asm.Ja.Label(lblL3))
+			e.label(eth)
+		}
+		// A tag the kernel stripped into the skb is the outermost.
+		walk0 := e.fresh("fs_walk0")
+		e.emit(
+			asm.LoadMem(asm.R2, regCtx, skbVlanPresent, asm.Word),
+			asm.JEq.Imm(asm.R2, 0, walk0),
+			asm.LoadMem(asm.R2, regCtx, skbVlanTCI, asm.Word),
+			asm.And.Imm(asm.R2, 0x0fff),
+			asm.StoreMem(asm.RFP, stackKey+keyVLANs, asm.R2, asm.Half),
+		)
+		emitVLANWalk(e, 1, lenCheck)
+		e.label(walk0)
+		emitVLANWalk(e, 0, lenCheck)
+
+		e.label(lblL3)
+		e.emit(
+			asm.JEq.Imm(asm.R8, 0x0800, lblIPv4),
+			asm.JEq.Imm(asm.R8, 0x86dd, lblIPv6),
+			asm.JEq.Imm(asm.R8, 0x8847, lblMPLS),
+			asm.JEq.Imm(asm.R8, 0x8848, lblMPLS),
+			asm.JEq.Imm(asm.R8, 0x8864, lblPPPoE),
+			asm.Ja.Label(lblNonTCP),
+		)
+		emitMPLS(e, lenCheck)
+		emitPPPoE(e, lenCheck)
+	case DLTRaw:
+		e.emit(asm.Mov.Imm(asm.R7, 0))
+		lenCheck(true, 1, lblNonTCP)
+		e.emit(
+			asm.LoadAbs(0, asm.Byte),
+			asm.RSh.Imm(asm.R0, 4),
+			asm.JEq.Imm(asm.R0, 4, lblIPv4),
+			asm.JEq.Imm(asm.R0, 6, lblIPv6),
+			asm.Ja.Label(lblNonTCP),
+		)
+	default:
+		return fmt.Errorf("bpf: link type %d not supported by the kernel program", linkType)
+	}
+
+	// IPv4 and IPv6 at R7, in up to MaxTunnels encapsulations
+	// (program_tunnel.go).
+	emitIPLevels(e, lenCheck)
+
+	// TCP at R7: ports into the key, header length for the bypass.
+	e.label(lblTCP)
+	lenCheck(false, 20, lblFilter) // cut TCP header: no key, userspace decides
+	doffOK := e.fresh("fs_doff")
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
+		asm.StoreMem(asm.RFP, stackKey+keySrcPort, asm.R0, asm.Half),
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+		asm.StoreMem(asm.RFP, stackKey+keyDstPort, asm.R0, asm.Half),
+		asm.LoadInd(asm.R0, asm.R7, 12, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.LSh.Imm(asm.R0, 2),
+		asm.JGE.Imm(asm.R0, 20, doffOK),
+		asm.Mov.Imm(asm.R0, 20),
+	)
+	e.label(doffOK)
+	e.emit(
+		asm.Add.Reg(asm.R0, asm.R7),
+		asm.StoreMem(asm.RFP, stackHdrLen, asm.R0, asm.Word),
+	)
+
+	return nil
 }
