@@ -166,13 +166,18 @@ func collect(ctx context.Context, o *collectOptions, stdout, stderr io.Writer) (
 	case o.httpLog == "":
 		filter = o.subject + ".*.conn"
 	}
-	last := time.Now() // when the last record (or the start) was
-	idle := func() bool { return o.idle > 0 && time.Since(last) >= o.idle }
+	// --idle counts from when the consumer exists; until then (a cluster
+	// electing leaders, a stream not created yet) collect waits, with
+	// --idle for at most the longer of D and 30 s
+	t0 := time.Now()
 	var cons jetstream.Consumer
 	var lastErr string
 	for cons == nil {
-		if ctx.Err() != nil || idle() {
+		if ctx.Err() != nil {
 			return n, nil
+		}
+		if o.idle > 0 && time.Since(t0) > max(o.idle, 30*time.Second) {
+			return n, fmt.Errorf("stream %s not available: %v", o.stream, err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		var s jetstream.Stream
@@ -194,6 +199,8 @@ func collect(ctx context.Context, o *collectOptions, stdout, stderr io.Writer) (
 			sleepCtx(ctx, 500*time.Millisecond)
 		}
 	}
+	last := time.Now() // when the last record (or the consumer) came
+	idle := func() bool { return o.idle > 0 && time.Since(last) >= o.idle }
 	var msgs []jetstream.Msg
 	for ctx.Err() == nil && !idle() {
 		// at most a second per batch: lines are synced (then acknowledged)

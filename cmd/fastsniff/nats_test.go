@@ -304,9 +304,11 @@ func natsCollect(t *testing.T, url, dir, durable string) (conn, http []string) {
 	cp, hp := filepath.Join(dir, "collected-"+durable+".conn"), filepath.Join(dir, "collected-"+durable+".http")
 	var stderr bytes.Buffer
 	args := []string{"collect", "--nats", url, "--durable", durable, "--conn-log", cp, "--http-log", hp, "--idle", "2s"}
+	t0 := time.Now()
 	if code := run(context.Background(), args, io.Discard, &stderr); code != 0 {
 		t.Fatalf("collect: exit %d: %s", code, stderr.String())
 	}
+	t.Logf("collect (%v): %s", time.Since(t0).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
 	return readLines(t, cp), readLines(t, hp)
 }
 
@@ -411,6 +413,19 @@ func TestNATSClusterTwoSensors(t *testing.T) {
 	}
 	t.Logf("%d records in the stream when %s (leader) was killed, of %d; sensors: %s / %s", atKill, leader, total,
 		natsSummary.FindString(errs[0].String()), natsSummary.FindString(errs[1].String()))
+	// the restarted node caught up: every replica current
+	waitFor(t, 30*time.Second, "replicas current", func() bool {
+		info := streamInfo(js)
+		if info == nil || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+			return false
+		}
+		for _, r := range info.Cluster.Replicas {
+			if !r.Current || r.Offline {
+				return false
+			}
+		}
+		return true
+	})
 	conn, http := natsCollect(t, c.url(), dir, "all")
 	conn, byConn := stripSensor(conn)
 	http, byHTTP := stripSensor(http)

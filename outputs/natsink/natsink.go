@@ -87,8 +87,9 @@ type Sink struct {
 	cfg    Config
 	sp     *spool.Spool
 	tmpDir string
-	nc     *nats.Conn
-	js     jetstream.JetStream
+	opts   []nats.Option
+	nc     atomic.Pointer[nats.Conn] // set by the publisher once it connected
+	js     jetstream.JetStream       // the publisher's
 	subj   [sink.NumKinds]string
 	ids    [sink.NumKinds][]byte // Append's ID buffer, per kind (one goroutine each)
 
@@ -174,22 +175,29 @@ func Open(cfg Config) (*Sink, error) {
 			}
 		}),
 	)
-	nc, err := nats.Connect(strings.Join(cfg.URLs, ","), opts...)
+	s.opts = opts
+	// connecting waits for a server's answer (up to 2 s for one that
+	// accepts and says nothing): the publisher does it, not the caller
+	go s.run()
+	return s, nil
+}
+
+// connect connects (on the publisher goroutine). With
+// RetryOnFailedConnect only a bad option is an error: an unreachable
+// cluster gives a connection that keeps trying.
+func (s *Sink) connect() error {
+	nc, err := nats.Connect(strings.Join(s.cfg.URLs, ","), s.opts...)
 	if err != nil {
-		sp.Close()
-		s.removeTmp()
-		return nil, fmt.Errorf("nats: %v", err)
+		return fmt.Errorf("nats: %v", err)
 	}
 	js, err := jetstream.New(nc) // for the stream; publishing is in publish.go
 	if err != nil {
 		nc.Close()
-		sp.Close()
-		s.removeTmp()
-		return nil, err
+		return err
 	}
-	s.nc, s.js = nc, js
-	go s.run()
-	return s, nil
+	s.js = js
+	s.nc.Store(nc)
+	return nil
 }
 
 // ConnOptions are the options every fastsniff NATS client uses: reconnect
@@ -266,8 +274,13 @@ func (s *Sink) Stats() Stats {
 		Dropped:    st.Dropped,
 		SpoolBytes: st.Bytes,
 		Unacked:    st.Records,
-		Connected:  s.nc.IsConnected(),
+		Connected:  s.connected(),
 	}
+}
+
+func (s *Sink) connected() bool {
+	nc := s.nc.Load()
+	return nc != nil && nc.IsConnected()
 }
 
 // SpoolDir is the spool's directory.
@@ -288,7 +301,9 @@ func (s *Sink) Close(timeout time.Duration) error {
 	})
 	<-s.done
 	err := s.err
-	s.nc.Close()
+	if nc := s.nc.Load(); nc != nil {
+		nc.Close()
+	}
 	if e := s.sp.Close(); err == nil {
 		err = e
 	}

@@ -39,6 +39,11 @@ func isError(m *nats.Msg) bool {
 // run is the publisher goroutine: spool → JetStream, in order.
 func (s *Sink) run() {
 	defer close(s.done)
+	if err := s.connect(); err != nil {
+		s.err = err
+		return
+	}
+	nc := s.nc.Load()
 	max := uint64(s.cfg.MaxInFlight)
 	// acks arrive on a channel the connection's reader fills directly (no
 	// goroutine hop per ack); it holds two windows (the current one and an
@@ -46,7 +51,7 @@ func (s *Sink) run() {
 	// costs a re-send after AckWait
 	acks := make(chan *nats.Msg, 2*max)
 	inbox := nats.NewInbox()
-	sub, err := s.nc.ChanSubscribe(inbox+".*", acks)
+	sub, err := nc.ChanSubscribe(inbox+".*", acks)
 	if err != nil {
 		s.err = err
 		return
@@ -126,7 +131,7 @@ func (s *Sink) run() {
 	m := &nats.Msg{Header: hdr}
 	reply := make([]byte, 0, len(inbox)+24)
 	for {
-		if !ready && s.nc.IsConnected() {
+		if !ready && nc.IsConnected() {
 			if err := s.ensureStream(); err != nil {
 				warn(err.Error())
 				if !backoff(500 * time.Millisecond) {
@@ -138,7 +143,7 @@ func (s *Sink) run() {
 		}
 		failed := false
 		now := time.Now()
-		for ready && next-head < max && s.nc.IsConnected() {
+		for ready && next-head < max && nc.IsConnected() {
 			rec, ok, err := r.Next()
 			if err != nil {
 				s.err = err
@@ -152,7 +157,7 @@ func (s *Sink) run() {
 			m.Reply = string(reply)
 			m.Data = rec.Line
 			msgID[0] = string(rec.ID)
-			if err := s.nc.PublishMsg(m); err != nil {
+			if err := nc.PublishMsg(m); err != nil {
 				warn(err.Error())
 				failed = true
 				break
