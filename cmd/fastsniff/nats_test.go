@@ -625,3 +625,56 @@ func TestNATSLive(t *testing.T) {
 	sameRecords(t, "conn", conn, wantConn)
 	sameRecords(t, "http", http, wantHTTP)
 }
+
+// TestNATSFlags: bad --nats flag values and combinations are refused with
+// a message naming the flag; --sensor alone puts the field in the files.
+func TestNATSFlags(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "http.pcap")
+	writeHTTPCapture(t, pcap, 2, 2)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--spool", dir}, "--spool needs --nats"},
+		{[]string{"--sensor", "a.b"}, "--sensor"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--sensor", "x y"}, "--sensor"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--nats-replicas", "0"}, "--nats-replicas"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--nats-subject", "a.*"}, "--nats-subject"},
+		{[]string{"--nats", "nats://127.0.0.1:1", "--spool-max", "x"}, "spool-max"},
+	} {
+		var stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"-r", pcap, "-q"}, c.args...), io.Discard, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"collect"}, "give --nats"},
+		{[]string{"collect", "--nats", "nats://127.0.0.1:1"}, "--conn-log"},
+		{[]string{"collect", "--nats", "nats://127.0.0.1:1", "--conn-log", "-", "--http-log", "-"}, "both be stdout"},
+		{[]string{"collect", "--nats", "nats://127.0.0.1:1", "--conn-log", "x", "extra"}, "unexpected"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(context.Background(), c.args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("%v: exit %d, %q; want 2 and %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	// --sensor without --nats: the field in both files, nothing else changed
+	plainConn, plainHTTP := fileRun(t, dir, "plain", []string{pcap})
+	sConn, sHTTP := fileRun(t, dir, "sensor", []string{pcap}, "--sensor", "edge-7")
+	for _, p := range [][2]string{{plainConn, sConn}, {plainHTTP, sHTTP}} {
+		want, got := readLines(t, p[0]), readLines(t, p[1])
+		if len(want) == 0 || len(got) != len(want) {
+			t.Fatalf("%s: %d lines, %s: %d", p[0], len(want), p[1], len(got))
+		}
+		for i := range got {
+			if w := strings.TrimSuffix(want[i], "}") + `,"sensor":"edge-7"}`; got[i] != w {
+				t.Errorf("line %d: %s, want %s", i, got[i], w)
+			}
+		}
+	}
+}
