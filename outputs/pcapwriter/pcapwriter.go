@@ -26,7 +26,6 @@
 package pcapwriter
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -43,9 +42,10 @@ import (
 // ChunkSize is the size of one buffer of packets.
 const ChunkSize = 1 << 20
 
-// recHdr is a packet's header inside a buffer: ts (8), captured length
-// (4), wire length (4), link type (4).
-const recHdr = 20
+// recHdr is a pcap record header (nanosecond file, little-endian): ts
+// seconds, ts nanoseconds, captured length, wire length. Buffers hold
+// packets as the file does, so the writer writes runs of them as they are.
+const recHdr = 16
 
 // DefaultSnaplen is the snap length written in the file header when
 // Config.Snaplen is 0.
@@ -85,8 +85,9 @@ type Stats struct {
 }
 
 type chunk struct {
-	buf []byte
-	n   uint64
+	buf  []byte
+	n    uint64
+	link decode.LinkType // of every packet in buf
 }
 
 // Writer is one -w output: a writer goroutine and its buffers.
@@ -99,8 +100,7 @@ type Writer struct {
 
 	// writer goroutine only
 	f         *os.File
-	bw        *bufio.Writer
-	out       io.Writer // bw, or Stdout's
+	out       io.Writer // f, or Stdout
 	name      string
 	size      int64
 	opened    int64 // packet time the current -G interval began
@@ -148,8 +148,7 @@ func New(cfg Config) (*Writer, error) {
 	}
 	switch {
 	case cfg.Path == "-":
-		w.bw = bufio.NewWriterSize(cfg.Stdout, 1<<20)
-		w.out = w.bw
+		w.out = cfg.Stdout
 		w.name = "-"
 	case cfg.Interval > 0:
 		// the first name needs the first packet's time; the directory
@@ -204,7 +203,7 @@ func (s *Sink) write(link decode.LinkType, ts int64, data []byte, wireLen int, t
 		return
 	}
 	c := s.c
-	if c != nil && len(c.buf)+size > cap(c.buf) {
+	if c != nil && (len(c.buf)+size > cap(c.buf) || c.link != link) {
 		s.Flush()
 		c = nil
 	}
@@ -219,16 +218,16 @@ func (s *Sink) write(link decode.LinkType, ts int64, data []byte, wireLen int, t
 				return
 			}
 		}
-		s.c = c
+		s.c, c.link = c, link
 	}
 	le := binary.LittleEndian
 	b := c.buf
 	wire := max(wireLen, len(data))
-	b = le.AppendUint64(b, uint64(ts))
+	b = le.AppendUint32(b, uint32(ts/1e9))
+	b = le.AppendUint32(b, uint32(ts%1e9))
 	if tagged {
 		b = le.AppendUint32(b, uint32(len(data)+4))
 		b = le.AppendUint32(b, uint32(wire+4))
-		b = le.AppendUint32(b, uint32(link))
 		b = append(b, data[:12]...)
 		b = binary.BigEndian.AppendUint16(b, tpid)
 		b = binary.BigEndian.AppendUint16(b, tci)
@@ -236,7 +235,6 @@ func (s *Sink) write(link decode.LinkType, ts int64, data []byte, wireLen int, t
 	} else {
 		b = le.AppendUint32(b, uint32(len(data)))
 		b = le.AppendUint32(b, uint32(wire))
-		b = le.AppendUint32(b, uint32(link))
 		b = append(b, data...)
 	}
 	c.buf = b
@@ -295,7 +293,6 @@ func (w *Writer) loop() {
 					w.haveLink, w.link = true, w.cfg.Link
 					w.err = w.header()
 				}
-				w.flush()
 				if w.f != nil {
 					w.closeFile()
 				}
@@ -304,9 +301,6 @@ func (w *Writer) loop() {
 			w.writeChunk(c)
 			c.buf, c.n = c.buf[:0], 0
 			w.free <- c
-			if len(w.q) == 0 {
-				w.flush() // caught up: let readers of the file see it
-			}
 		}
 	}
 }
@@ -314,54 +308,63 @@ func (w *Writer) loop() {
 func (w *Writer) writeChunk(c *chunk) {
 	le := binary.LittleEndian
 	b := c.buf
-	var hdr [16]byte
-	for len(b) >= recHdr {
-		ts := int64(le.Uint64(b))
-		capLen := int(le.Uint32(b[8:]))
-		wire := le.Uint32(b[12:])
-		link := decode.LinkType(le.Uint32(b[16:]))
-		data := b[recHdr : recHdr+capLen]
-		b = b[recHdr+capLen:]
-		if w.err != nil {
-			w.dropped.Add(1)
-			continue
-		}
-		if err := w.before(link, ts); err != nil {
-			if w.err == nil {
+	start := 0 // b[start:off] waits to be written to the current file
+	for off := 0; len(b)-off >= recHdr; {
+		r := b[off:]
+		ts := int64(le.Uint32(r))*1e9 + int64(le.Uint32(r[4:]))
+		size := recHdr + int(le.Uint32(r[8:]))
+		if w.err == nil && w.due(ts) {
+			w.write(b[start:off])
+			start = off
+			if err := w.before(c.link, ts); err != nil && w.err == nil {
 				w.err = err
 				w.warnErr()
 			}
-			w.dropped.Add(1)
-			continue
 		}
-		if link != w.link {
+		switch {
+		case w.err != nil:
+			w.dropped.Add(1)
+			start = off + size
+		case c.link != w.link:
+			w.write(b[start:off])
+			start = off + size
 			w.mismatch.Add(1)
 			if !w.warnedMis && w.cfg.Warn != nil {
 				w.warnedMis = true
-				w.cfg.Warn(fmt.Errorf("-w %s: packets of link type %d are not written to a file of link type %d (counted)", w.cfg.Path, link, w.link))
+				w.cfg.Warn(fmt.Errorf("-w %s: packets of link type %d are not written to a file of link type %d (counted)", w.cfg.Path, c.link, w.link))
 			}
-			continue
+		default:
+			w.size += int64(size)
+			w.written.Add(1)
 		}
-		le.PutUint32(hdr[0:], uint32(ts/1e9))
-		le.PutUint32(hdr[4:], uint32(ts%1e9))
-		le.PutUint32(hdr[8:], uint32(capLen))
-		le.PutUint32(hdr[12:], wire)
-		if _, err := w.out.Write(hdr[:]); err == nil {
-			_, err = w.out.Write(data)
-			if err != nil {
-				w.err = err
-			}
-		} else {
-			w.err = err
-		}
-		if w.err != nil {
-			w.warnErr()
-			w.dropped.Add(1)
-			continue
-		}
-		w.size += int64(len(hdr) + capLen)
-		w.written.Add(1)
+		off += size
 	}
+	w.write(b[start:])
+}
+
+// write writes p, records of the current file, counting a failure.
+func (w *Writer) write(p []byte) {
+	if len(p) == 0 || w.err != nil {
+		return
+	}
+	if _, err := w.out.Write(p); err != nil {
+		w.err = err
+		w.warnErr()
+	}
+}
+
+// due reports whether a packet at ts needs before: it is the first, or
+// -C or -G starts a new file.
+func (w *Writer) due(ts int64) bool {
+	switch {
+	case !w.haveLink:
+		return true
+	case w.name == "-":
+		return false
+	case w.cfg.Interval > 0 && ts-w.opened >= int64(w.cfg.Interval):
+		return true
+	}
+	return w.cfg.FileSize > 0 && w.size > w.cfg.FileSize
 }
 
 // before makes sure the right file is open for a packet of link at ts:
@@ -453,12 +456,7 @@ func (w *Writer) create(name string) error {
 	}
 	w.files.Add(1)
 	w.f, w.name, w.size = f, name, 0
-	if w.bw == nil {
-		w.bw = bufio.NewWriterSize(f, 1<<20)
-	} else {
-		w.bw.Reset(f)
-	}
-	w.out = w.bw
+	w.out = f
 	if w.haveLink && w.name != "-" {
 		return w.header()
 	}
@@ -484,18 +482,7 @@ func (w *Writer) header() error {
 	return nil
 }
 
-func (w *Writer) flush() {
-	if w.err != nil || w.bw == nil {
-		return
-	}
-	if err := w.bw.Flush(); err != nil {
-		w.err = err
-		w.warnErr()
-	}
-}
-
 func (w *Writer) closeFile() {
-	w.flush()
 	if w.f != nil {
 		if err := w.f.Close(); err != nil && w.err == nil {
 			w.err = err
