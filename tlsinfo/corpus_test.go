@@ -85,16 +85,6 @@ func parseCorpus(t *testing.T) map[string]*corpusRun {
 	return runs
 }
 
-// notYet are the handshakes inside a plaintext prelude or a tunnel that
-// the parser does not reach (issue #13 item 5, not done): their
-// connections must not be logged as TLS at all.
-var notYet = map[string]string{
-	"fx-https-connect.pcap": "TLS inside an HTTP CONNECT tunnel",
-	"sv-ldap-starttls.pcap": "LDAP StartTLS",
-	"ak-mysql-tls.pcap":     "TLS inside MySQL",
-	"zk-smtp-starttls.pcap": "SMTP STARTTLS",
-}
-
 func TestCorpusJA4(t *testing.T) {
 	runs := parseCorpus(t)
 	n := 0
@@ -105,12 +95,6 @@ func TestCorpusJA4(t *testing.T) {
 		file := row["file"]
 		key := addrPort(t, row["client"], row["client_port"]) + ">" + addrPort(t, row["server"], row["server_port"])
 		s := runs[file].byKey[key]
-		if why, ok := notYet[file]; ok {
-			if s != nil {
-				t.Errorf("%s %s: parsed, but listed as not reached (%s): update notYet", file, key, why)
-			}
-			continue
-		}
 		if s == nil {
 			t.Errorf("%s %s: connection not recognised as TLS", file, key)
 			continue
@@ -155,12 +139,6 @@ func TestCorpusTshark(t *testing.T) {
 				key := src + ">" + dst
 				chN[key]++
 				s := run.byKey[key]
-				if _, ok := notYet[file]; ok {
-					if s != nil {
-						t.Errorf("%s %s: parsed, but listed in notYet", file, key)
-					}
-					continue
-				}
 				if s == nil {
 					t.Errorf("%s %s: ClientHello in frame %s not seen", file, key, row["frame"])
 					continue
@@ -179,9 +157,6 @@ func TestCorpusTshark(t *testing.T) {
 			}
 		}
 		for key, row := range lastSH {
-			if _, ok := notYet[file]; ok {
-				continue
-			}
 			s := run.byKey[key]
 			if s == nil {
 				t.Errorf("%s %s: ServerHello in frame %s not seen", file, key, row["frame"])

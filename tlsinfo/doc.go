@@ -13,7 +13,10 @@
 // plausible record header (a handshake record from the client, a
 // handshake or alert record from the server, version 3.x, a length up to
 // 2^14+2048) or an SSLv2 CLIENT-HELLO / SERVER-HELLO (2-byte header) is
-// read; any other start makes the direction ignored at once.
+// read. A direction that starts otherwise is scanned, for its first
+// Config.MaxPrelude bytes, for a hello record after a plaintext prelude
+// (STARTTLS in SMTP, IMAP, POP3, FTP; LDAP StartTLS; MySQL; HTTP CONNECT;
+// SOCKS4/5: see prelude.go), then ignored.
 //
 // # Framing and limits
 //

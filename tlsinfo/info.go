@@ -27,6 +27,7 @@ const (
 	FlagJA3                                // JA3 and JA4 are set (TLS-format ClientHello)
 	FlagJA3S                               // JA3S is set
 	FlagJA4Retry                           // JA4Retry is set (a second ClientHello)
+	FlagPrelude                            // TLS started after a plaintext prelude (STARTTLS, a tunnel)
 	flagCCSClient
 	flagCCSServer
 	flagAppClient // client application data after the ServerHello

@@ -8,6 +8,10 @@ type Config struct {
 	// Certificate message the first MaxMessage bytes are kept, enough for
 	// the leaf certificate unless it is itself that long.
 	MaxMessage int
+	// MaxPrelude is how many bytes of a direction that does not start
+	// with TLS are scanned for a hello after a plaintext prelude
+	// (STARTTLS, tunnels: prelude.go); default 8 KiB, negative: none.
+	MaxPrelude int
 }
 
 // DefaultMaxMessage is the default Config.MaxMessage.
@@ -90,6 +94,9 @@ type Parser struct {
 func NewParser(cfg Config) *Parser {
 	if cfg.MaxMessage <= 0 {
 		cfg.MaxMessage = DefaultMaxMessage
+	}
+	if cfg.MaxPrelude == 0 {
+		cfg.MaxPrelude = DefaultMaxPrelude
 	}
 	return &Parser{cfg: cfg, str: make([]byte, 0, 2048), u16: make([]uint16, 0, 128), exts: make([]uint16, 0, 64)}
 }

@@ -19,11 +19,12 @@ const maxRecord = 1<<14 + 2048
 
 // direction states
 const (
-	stStart = iota // nothing seen: the first header decides
-	stHdr          // reading a TLS record header
-	stBody         // inside a TLS record body
-	stV2           // inside the SSLv2 record
-	stDead         // not TLS, or the framing was lost: ignored
+	stStart   = iota // nothing seen: the first header decides
+	stHdr            // reading a TLS record header
+	stBody           // inside a TLS record body
+	stV2             // inside the SSLv2 record
+	stPrelude        // not TLS from the start: scanning for a hello (prelude.go)
+	stDead           // not TLS, or the framing was lost: ignored
 )
 
 // dirState is one direction's framing.
@@ -37,6 +38,9 @@ type dirState struct {
 	recLeft int  // bytes left in the current record
 	enc     bool // this side sent ChangeCipherSpec: its handshake records are encrypted
 	afterV2 bool // the SSLv2 hello is over: a non-TLS record next is SSLv2 going on
+	preN    uint8
+	pre     [scanWin - 1]byte // the last bytes of the prelude scanned
+	preSeen int               // prelude bytes scanned
 
 	// handshake message framing (plaintext handshake records only)
 	hsHdrN uint8
@@ -75,6 +79,8 @@ func (p *Parser) step(c *Conn, d Dir, ds *dirState, b []byte, ts int64) []byte {
 		return b[n:]
 	case stV2:
 		return p.v2Body(c, d, ds, b)
+	case stPrelude:
+		return p.prelude(c, d, ds, b, ts)
 	}
 	return nil
 }
@@ -109,13 +115,11 @@ func (p *Parser) start(c *Conn, d Dir, ds *dirState, b []byte, ts int64) []byte 
 	case validHeader(h):
 		// a client must open with a handshake; a server may also alert
 		if d == FromClient && h[0] != ctHandshake || d == FromServer && h[0] != ctHandshake && h[0] != ctAlert {
-			ds.st = stDead
-			return nil
+			return p.notTLS(ds, b)
 		}
 	case v2Hello(d, h):
 	default:
-		ds.st = stDead
-		return nil
+		return p.notTLS(ds, b)
 	}
 	if c.Info.Flags&FlagTLS == 0 {
 		c.Info.Flags |= FlagTLS
@@ -138,6 +142,19 @@ func (p *Parser) start(c *Conn, d Dir, ds *dirState, b []byte, ts int64) []byte 
 		return b
 	}
 	return p.header(c, d, ds, b)
+}
+
+// notTLS handles a direction that does not start with TLS: its prelude
+// is scanned (prelude.go), the header's bytes included.
+func (p *Parser) notTLS(ds *dirState, b []byte) []byte {
+	if p.cfg.MaxPrelude < 0 {
+		ds.st = stDead
+		return nil
+	}
+	ds.st = stPrelude
+	ds.preN = uint8(copy(ds.pre[:], ds.hdr[:]))
+	ds.preSeen = len(ds.hdr)
+	return b
 }
 
 // header starts the record whose header is in ds.hdr.

@@ -100,6 +100,11 @@ func TestZeekBaselines(t *testing.T) {
 			"server_name": "tls.ctf.network", "established": true, "ssl_history": "CsiI",
 			"resumed": false, // Zeek: T (an echoed session ID; no PSK was accepted)
 		}},
+		// STARTTLS: TLS after the SMTP prelude
+		{"zk-smtp-starttls.pcap", "192.168.4.149:54170", Options{}, map[string]any{
+			"id.resp_p": 25.0, "version": "TLSv12", "cipher": "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "curve": "secp256r1",
+			"resumed": false, "established": true, "ssl_history": "CsxknGIti",
+		}},
 		// its leaf certificate is longer than the default MaxMessage: flagged,
 		// and read with a larger limit
 		{"zk-tls-fragmented-handshake.pcap", "192.168.6.86:61454", Options{}, map[string]any{
