@@ -68,6 +68,9 @@ func (c *Capture) fill(p *Packet, i int) {
 		p.Src, p.Dst = cn.Client, cn.Server
 	} else {
 		p.Src, p.Dst = cn.Server, cn.Client
+		if cn.RespVLANSet {
+			p.VLAN = cn.RespVLAN
+		}
 	}
 }
 

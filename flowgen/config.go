@@ -36,6 +36,10 @@ type Config struct {
 	// IPv6Share and VLANShare are the shares of connections (per
 	// connection) that run over IPv6 and that carry one 802.1Q tag.
 	IPv6Share, VLANShare float64
+	// AsymVLAN (per tagged connection) tags the server's packets
+	// differently from the client's, as a SPAN port that adds or strips
+	// a tag on one side does: untagged or another id, half each.
+	AsymVLAN float64
 
 	// Reorder (per segment) swaps a segment with the next one of its
 	// flight, on the wire and in the capture.
@@ -166,7 +170,7 @@ func (c Config) withDefaults() (Config, error) {
 		name string
 		v    float64
 	}{
-		{"IPv6Share", c.IPv6Share}, {"VLANShare", c.VLANShare}, {"LargeShare", c.LargeShare}, {"Reorder", c.Reorder},
+		{"IPv6Share", c.IPv6Share}, {"VLANShare", c.VLANShare}, {"AsymVLAN", c.AsymVLAN}, {"LargeShare", c.LargeShare}, {"Reorder", c.Reorder},
 		{"Duplicate", c.Duplicate}, {"OverlapSame", c.OverlapSame}, {"OverlapDiff", c.OverlapDiff},
 		{"Loss", c.Loss}, {"CaptureLoss", c.CaptureLoss}, {"OneSided", c.OneSided},
 		{"Midstream", c.Midstream}, {"WrapISN", c.WrapISN}, {"PortReuse", c.PortReuse},

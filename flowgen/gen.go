@@ -243,6 +243,12 @@ func newSim(cfg *Config, i, tuple int, start int64) *sim {
 	v6 := g.chance(cfg.IPv6Share)
 	if g.chance(cfg.VLANShare) {
 		s.conn.VLAN = uint16(g.between(1, 4094))
+		if cfg.AsymVLAN > 0 && g.chance(cfg.AsymVLAN) {
+			s.conn.RespVLANSet = true
+			if g.chance(0.5) {
+				s.conn.RespVLAN = s.conn.VLAN%4094 + 1
+			}
+		}
 	}
 	srv := g.between(0, 63)
 	ports := [...]uint16{80, 443, 443, 443, 8080, 22, 25, 3306, 5432, 6379, 9092, 8443}
@@ -265,6 +271,7 @@ func newSim(cfg *Config, i, tuple int, start int64) *sim {
 // reuseOf makes s a new connection on prev's 4-tuple.
 func (s *sim) reuseOf(prev *sim) {
 	s.conn.Client, s.conn.Server, s.conn.VLAN = prev.conn.Client, prev.conn.Server, prev.conn.VLAN
+	s.conn.RespVLAN, s.conn.RespVLANSet = prev.conn.RespVLAN, prev.conn.RespVLANSet
 	s.conn.Reused = true
 	s.prevISN = prev.isn
 }

@@ -59,8 +59,12 @@ const (
 type Conn struct {
 	// Client sent the SYN; Server answered it.
 	Client, Server netip.AddrPort
-	// VLAN is the 802.1Q id of every packet of the connection (0: none).
+	// VLAN is the 802.1Q id of every packet of the connection (0: none),
+	// or of the client's packets when RespVLANSet (Config.AsymVLAN).
 	VLAN uint16
+	// RespVLAN is the server's packets' id (0: untagged) when RespVLANSet.
+	RespVLAN    uint16
+	RespVLANSet bool
 	// ISN are the initial sequence numbers of the client and the server.
 	ISN [2]uint32
 	// Start and End are the capture times (Unix ns) of the connection's

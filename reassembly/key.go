@@ -56,8 +56,11 @@ func KeyOf(s *Segment, noVLAN bool) (k Key, fromHi bool) {
 }
 
 // Hash returns a hash of the key that is the same for both directions of a
-// flow (the key is canonical), used to pick the worker that owns the flow
-// and, within its Table, to find the connection (see index).
+// flow (the key is canonical), used to find the connection in its Table
+// (see index). VLANs are compared but not hashed: the same 4-tuple on
+// several VLAN stacks lands in one probe run, where a packet of a new flow
+// finds the other direction of its connection arriving with other tags
+// (vlanjoin.go).
 func (k *Key) Hash() uint64 {
 	// FNV-1a over the fields, 8 bytes at a time, then a final mix: cheap and
 	// good enough to spread flows over a handful of workers, and over the
@@ -72,7 +75,6 @@ func (k *Key) Hash() uint64 {
 	mix(binary.LittleEndian.Uint64(k.Hi.Addr[:8]))
 	mix(binary.LittleEndian.Uint64(k.Hi.Addr[8:]))
 	mix(uint64(k.Lo.Port)<<16 | uint64(k.Hi.Port) | uint64(k.Tunnel)<<32)
-	mix(uint64(k.VLANs.IDs[0]) | uint64(k.VLANs.IDs[1])<<16 | uint64(k.VLANs.IDs[2])<<32 | uint64(k.VLANs.IDs[3])<<48)
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33

@@ -17,8 +17,9 @@ type Table struct {
 	h     Handler
 	conns index
 	emb   embryos // half-open connections in compact form (embryo.go)
-	// VLAN stacks seen, for joining directions across them (vlanjoin.go)
-	stacks vlanStacks
+	// a key with VLANs was seen: joining directions across VLAN stacks
+	// may be needed (vlanjoin.go)
+	sawVLAN bool
 
 	// the last connection looked up: consecutive packets of one flow are
 	// the common case and skip the index.
@@ -286,7 +287,7 @@ func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment, how int) *Conn {
 	} else {
 		c.state = StateEstablished
 	}
-	c.id = connID(h, s.TS, s.Seq)
+	c.id = connID(h^vlanMix(&k.VLANs), s.TS, s.Seq)
 	if how != openTransient {
 		t.conns.insert(c, h)
 		t.cacheKey, t.cacheConn = k, c
@@ -303,8 +304,14 @@ func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment, how int) *Conn {
 	return c
 }
 
-// connID mixes the key's hash (Key.Hash), the first timestamp and the first
-// sequence number.
+// vlanMix spreads a VLAN stack over 64 bits, for connection IDs (Key.Hash
+// leaves VLANs out).
+func vlanMix(v *VLANs) uint64 {
+	return (uint64(v.IDs[0]) | uint64(v.IDs[1])<<16 | uint64(v.IDs[2])<<32 | uint64(v.IDs[3])<<48) * 0xc4ceb9fe1a85ec53
+}
+
+// connID mixes the key's hash (Key.Hash, with vlanMix), the first
+// timestamp and the first sequence number.
 func connID(kh uint64, ts int64, seq Seq) uint64 {
 	h := kh ^ uint64(ts)*0x9e3779b97f4a7c15 ^ uint64(seq)<<21
 	h ^= h >> 31

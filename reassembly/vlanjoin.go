@@ -6,80 +6,95 @@ package reassembly
 // switch adds or strips a tag on one side), or tags the two directions
 // with different VLANs. Keyed by VLANs, every connection there would
 // become two one-sided ones whose bytes are all gaps. So a packet of a new
-// flow looks for the same 4-tuple under each other VLAN stack the Table
-// has seen, and joins it when the evidence says it is the other
-// direction: that connection has seen only the opposite direction, and
+// flow looks for the same 4-tuple under other VLAN stacks (Key.Hash leaves
+// VLANs out, so they share its probe run: no extra lookup, however many
+// VLANs the link carries), and joins it when the evidence says it is the
+// other direction: that connection has seen only the opposite direction, and
 // the sequence numbers agree (a SYN+ACK that ACKs its SYN's ISN+1, this
 // packet's ACK within what that side sent, or that side's ACK near this
 // packet's sequence number). The joined connection keeps both keys in the
 // index. The same 4-tuple with both directions on each of two VLANs never
 // joins: neither connection is one-sided.
 
-// maxStacks bounds the VLAN stacks remembered for joining, and so the
-// extra lookups a new flow costs (none while a capture has one stack).
-const maxStacks = 8
-
 // joinWindow is how far sequence numbers may be apart and still agree.
 const joinWindow = 1 << 20
 
-// vlanStacks are the distinct VLAN stacks new flows arrived with.
-type vlanStacks struct {
-	v [maxStacks]VLANs
-	n int
-}
-
-// note remembers v; past maxStacks, new stacks are not remembered.
-func (vs *vlanStacks) note(v VLANs) {
-	for i := 0; i < vs.n; i++ {
-		if vs.v[i] == v {
-			return
-		}
-	}
-	if vs.n < maxStacks {
-		vs.v[vs.n] = v
-		vs.n++
-	}
-}
-
 // join returns the connection that s, a packet of a flow unknown under
-// key k, is the other direction of under another VLAN stack, joined to
-// k; or nil.
+// key k (hash h), is the other direction of under another VLAN stack,
+// joined to k; or nil. Key.Hash leaves VLANs out, so the candidates are in
+// k's probe run of each index.
 func (t *Table) join(k *Key, h uint64, fromHi bool, s *Segment) *Conn {
-	t.stacks.note(k.VLANs)
-	if t.stacks.n < 2 {
+	if k.VLANs.N > 0 {
+		t.sawVLAN = true
+	}
+	if !t.sawVLAN {
 		return nil
 	}
-	for i := 0; i < t.stacks.n; i++ {
-		if t.stacks.v[i] == k.VLANs {
-			continue
+	c := t.conns.other(k, h, func(c *Conn) bool {
+		return c.state != StateClosed && !c.aliased && c.agrees(fromHi, s)
+	})
+	if c == nil {
+		ei := t.emb.other(k, h, func(em *embryo) bool { return em.fromHi() != fromHi && em.agrees(s) })
+		if ei < 0 {
+			return nil
 		}
-		k2 := *k
-		k2.VLANs = t.stacks.v[i]
-		h2 := k2.Hash()
-		c := t.conns.get(&k2, h2)
+		c = t.promote(ei, h, false)
 		if c == nil {
-			if ei := t.emb.get(&k2, h2); ei >= 0 {
-				if em := t.emb.at(ei); em.fromHi() != fromHi && em.agrees(s) {
-					c = t.promote(ei, h2, false)
-				}
-			}
-		} else if c.state == StateClosed || c.aliased || c.key != k2 || !c.agrees(fromHi, s) {
-			c = nil
+			return nil
 		}
-		if c == nil {
-			continue
-		}
-		c.alias, c.aliasHash, c.aliased = *k, h, true
-		c.aliasDir = FromClient
-		if fromHi != c.clientIsHi {
-			c.aliasDir = FromServer
-		}
-		t.conns.insert(c, h)
-		t.cacheKey, t.cacheConn = *k, c
-		t.stats.VLANJoined++
-		return c
 	}
-	return nil
+	c.alias, c.aliasHash, c.aliased = *k, h, true
+	c.aliasDir = FromClient
+	if fromHi != c.clientIsHi {
+		c.aliasDir = FromServer
+	}
+	t.conns.insert(c, h)
+	t.cacheKey, t.cacheConn = *k, c
+	t.stats.VLANJoined++
+	return c
+}
+
+// sameFlow reports whether a and b are one flow but for their VLANs.
+func sameFlow(a, b *Key) bool {
+	return a.Lo == b.Lo && a.Hi == b.Hi && a.Tunnel == b.Tunnel && a.VLANs != b.VLANs
+}
+
+// other returns the first connection in k's probe run (hash h) that is
+// k's flow on other VLANs and for which ok holds.
+func (x *index) other(k *Key, h uint64, ok func(*Conn) bool) *Conn {
+	mask := uint64(len(x.slots) - 1)
+	for i := x.home(h); ; i = (i + 1) & mask {
+		s := &x.slots[i]
+		if s.c == nil {
+			return nil
+		}
+		if s.hash == h && sameFlow(&s.c.key, k) && ok(s.c) {
+			return s.c
+		}
+	}
+}
+
+// other returns the first embryo in k's probe run (hash h) that is k's
+// flow on other VLANs and for which ok holds, or -1.
+func (e *embryos) other(k *Key, h uint64, ok func(*embryo) bool) int32 {
+	if e.n == 0 {
+		return -1
+	}
+	tag := uint32(h >> 32)
+	mask := uint64(len(e.slots) - 1)
+	for i := e.home(tag); ; i = (i + 1) & mask {
+		s := e.slots[i]
+		if s.ref == 0 {
+			return -1
+		}
+		if s.tag != tag {
+			continue
+		}
+		em := e.at(int32(s.ref - 1))
+		if ek := e.key(em); sameFlow(&ek, k) && ok(em) {
+			return int32(s.ref - 1)
+		}
+	}
 }
 
 // agrees reports whether s can be the first packet of the direction the
