@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/tlsinfo/tlstest"
 )
 
 // sslCLI runs fastsniff on a capture of the TLS corpus (bundled with
@@ -18,7 +20,10 @@ func sslCLI(t *testing.T, pcap string, args ...string) ([]map[string]any, []conn
 	t.Helper()
 	dir := t.TempDir()
 	sslPath, connPath := filepath.Join(dir, "ssl.log"), filepath.Join(dir, "conn.log")
-	args = append([]string{"-r", filepath.Join("../../tlsinfo/testdata/corpus", pcap), "--ssl-log", sslPath, "--conn-log", connPath, "--workers", "2", "-q"}, args...)
+	if !filepath.IsAbs(pcap) {
+		pcap = filepath.Join("../../tlsinfo/testdata/corpus", pcap)
+	}
+	args = append([]string{"-r", pcap, "--ssl-log", sslPath, "--conn-log", connPath, "--workers", "2", "-q"}, args...)
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), args, &stdout, &stderr); code != 0 || stderr.Len() > 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
@@ -89,5 +94,99 @@ func TestSSLLogJoinsConnLog(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSSLLogRealHandshakes: real crypto/tls connections made over
+// loopback (tlstest), written as a capture and read by fastsniff: every
+// line says what the client reported.
+func TestSSLLogRealHandshakes(t *testing.T) {
+	srv, err := tlstest.SelfSigned("server.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := tlstest.SelfSigned("client.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := tls.NewLRUClientSessionCache(4)
+	type want struct {
+		resumed, clientCert bool
+		alpn                string
+	}
+	var recs []*tlstest.Recording
+	var wants []want
+	add := func(v uint16, alpn []string, clientCert, resume bool) {
+		ccfg := &tls.Config{ServerName: "server.test", InsecureSkipVerify: true, MinVersion: v, MaxVersion: v, NextProtos: alpn}
+		scfg := &tls.Config{Certificates: []tls.Certificate{srv}, MinVersion: v, MaxVersion: v, NextProtos: alpn}
+		scfg.SetSessionTicketKeys([][32]byte{{1}}) // the same keys in every config: tickets resume
+		if clientCert {
+			ccfg.Certificates = []tls.Certificate{cli}
+			scfg.ClientAuth = tls.RequireAnyClientCert
+		}
+		if resume {
+			ccfg.ClientSessionCache = cache
+		}
+		r, err := tlstest.Exchange(ccfg, scfg, []byte("GET / HTTP/1.1\r\n\r\n"), 100000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+		wants = append(wants, want{resumed: r.State.DidResume, clientCert: clientCert && v == tls.VersionTLS12, alpn: r.State.NegotiatedProtocol})
+	}
+	add(tls.VersionTLS12, []string{"h2", "http/1.1"}, true, false)
+	add(tls.VersionTLS13, []string{"h2"}, false, false)
+	add(tls.VersionTLS12, nil, false, true)
+	add(tls.VersionTLS12, nil, false, true) // resumes the previous
+	add(tls.VersionTLS13, nil, false, true)
+	add(tls.VersionTLS13, nil, false, true) // resumes with a PSK
+	if !recs[3].State.DidResume || !recs[5].State.DidResume {
+		t.Fatal("crypto/tls did not resume")
+	}
+	path := filepath.Join(t.TempDir(), "tls.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tlstest.WritePcap(f, recs); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	lines, conns, raw := sslCLI(t, path)
+	if len(lines) != len(recs) || len(conns) != len(recs) {
+		t.Fatalf("%d lines, %d connections, want %d", len(lines), len(conns), len(recs))
+	}
+	byPort := map[float64]map[string]any{}
+	for _, l := range lines {
+		byPort[l["id.orig_p"].(float64)] = l
+	}
+	for i, r := range recs {
+		l := byPort[float64(10000+i)]
+		st, w := r.State, wants[i]
+		if l == nil {
+			t.Fatalf("connection %d: no line", i)
+		}
+		v := map[uint16]string{tls.VersionTLS12: "TLSv12", tls.VersionTLS13: "TLSv13"}[st.Version]
+		if l["version"] != v || l["cipher"] != tls.CipherSuiteName(st.CipherSuite) || l["server_name"] != "server.test" ||
+			l["resumed"] != w.resumed || l["established"] != true || l["bypassed"] != true {
+			t.Errorf("connection %d: %v; client: version %s cipher %s resumed %v", i, l, v, tls.CipherSuiteName(st.CipherSuite), w.resumed)
+		}
+		if st.Version == tls.VersionTLS12 && w.alpn != "" && l["next_protocol"] != w.alpn {
+			t.Errorf("connection %d: next_protocol %v, want %s", i, l["next_protocol"], w.alpn)
+		}
+		if got := l["client_cert"] == true; got != w.clientCert {
+			t.Errorf("connection %d: client_cert %v, want %v", i, got, w.clientCert)
+		}
+		if leaf := st.Version == tls.VersionTLS12 && !w.resumed; leaf != (l["subject"] == "CN=server.test,O=fastsniff test") {
+			t.Errorf("connection %d: subject %v (leaf visible: %v)", i, l["subject"], leaf)
+		}
+		if n, _ := l["bypassed_bytes"].(float64); n < 100000 {
+			t.Errorf("connection %d: bypassed %v bytes, the response alone is 100000", i, n)
+		}
+	}
+	for _, c := range raw {
+		if c["tls_bypassed"] != true {
+			t.Errorf("conn line %v not marked", c)
+		}
 	}
 }
