@@ -143,6 +143,9 @@ type Packet struct {
 	// keeps of a packet of a bypassed flow. It can exceed the captured
 	// length when the TCP options are cut.
 	HeaderLen int
+	// ports: Key's ports are the TCP header's though the packet is not
+	// keyed (VLAN tags inside a tunnel): the fanout hash uses them.
+	ports bool
 }
 
 func isTPID(et uint16) bool { return et == 0x8100 || et == 0x88a8 || et == 0x9100 }

@@ -64,6 +64,7 @@ func buildFanout(linkType int) (asm.Instructions, error) {
 	for i := 0; i < flowKeySize; i += 8 {
 		e.emit(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: int16(stackKey + i)})
 	}
+	e.emit(asm.StoreImm(asm.RFP, stackCntKey, 0, asm.Word))
 	if err := emitParse(e, linkType, newLenCheck(e), true); err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func buildFanout(linkType int) (asm.Instructions, error) {
 // split a capture the way the live engine's sockets would.
 func FanoutHash(pkt []byte, linkType int) uint32 {
 	p := Inspect(pkt, linkType)
-	return fanoutKeyHash(p.Key, p.Class == TCP)
+	return fanoutKeyHash(p.Key, p.Class == TCP || p.ports)
 }
 
 func fanoutKeyHash(k FlowKey, ports bool) uint32 {

@@ -275,7 +275,10 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		// asm.StoreImm refuses DWord; BPF_ST|BPF_MEM|BPF_DW is valid.
 		e.emit(asm.Instruction{OpCode: asm.StoreImmOp(asm.DWord), Dst: asm.RFP, Offset: int16(stackKey + i)})
 	}
-	e.emit(asm.StoreImm(asm.RFP, stackHdrLen, 0, asm.Word))
+	e.emit(
+		asm.StoreImm(asm.RFP, stackHdrLen, 0, asm.Word),
+		asm.StoreImm(asm.RFP, stackCntKey, 0, asm.Word), // parse: 1 = no key (tunnel.go)
+	)
 
 	lenCheck := newLenCheck(e)
 
@@ -510,6 +513,8 @@ func emitParse(e *emitter, linkType int, lenCheck lenChecker, atL3 bool) error {
 		asm.StoreMem(asm.RFP, stackKey+keySrcPort, asm.R0, asm.Half),
 		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
 		asm.StoreMem(asm.RFP, stackKey+keyDstPort, asm.R0, asm.Half),
+		asm.LoadMem(asm.R1, asm.RFP, stackCntKey, asm.Word),
+		asm.JNE.Imm(asm.R1, 0, lblFilter), // inner VLAN tags: not keyed
 		asm.LoadInd(asm.R0, asm.R7, 12, asm.Byte),
 		asm.RSh.Imm(asm.R0, 4),
 		asm.LSh.Imm(asm.R0, 2),

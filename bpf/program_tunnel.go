@@ -346,13 +346,35 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 	)
 }
 
-// emitInnerEther: an Ethernet frame inside a tunnel, at level l.
+// emitInnerEther: an Ethernet frame inside a tunnel, at level l. Its VLAN
+// tags are walked but not keyed (the key holds the outer ones only): the
+// flag at stackCntKey then keeps the packet from being cut (MaybeTCP),
+// while the fanout program still hashes its ports.
 func emitInnerEther(e *emitter, l int, lenCheck lenChecker) {
 	e.label(lblEther(l))
 	lenCheck(false, 14, lblNonTCP)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 12, asm.Half),
 		asm.Add.Imm(asm.R7, 14),
+	)
+	for i := 0; i < MaxVLANs; i++ {
+		tag, untagged := e.fresh("fs_intag"), e.fresh("fs_inuntagged")
+		e.emit(
+			asm.JEq.Imm(asm.R0, 0x8100, tag),
+			asm.JEq.Imm(asm.R0, 0x88a8, tag),
+			asm.JEq.Imm(asm.R0, 0x9100, tag),
+			asm.Ja.Label(untagged),
+		)
+		e.label(tag)
+		lenCheck(false, 4, lblNonTCP)
+		e.emit(
+			asm.StoreImm(asm.RFP, stackCntKey, 1, asm.Word),
+			asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+			asm.Add.Imm(asm.R7, 4),
+		)
+		e.label(untagged)
+	}
+	e.emit(
 		asm.JEq.Imm(asm.R0, 0x0800, lblIP4(l)),
 		asm.JEq.Imm(asm.R0, 0x86dd, lblIP6(l)),
 	)

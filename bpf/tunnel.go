@@ -168,18 +168,34 @@ func inspectUDP(pkt []byte, off, lvl int, p *Packet) {
 	}
 }
 
-// inspectInnerEther walks an Ethernet frame inside a tunnel.
+// inspectInnerEther walks an Ethernet frame inside a tunnel. Its VLAN tags
+// are not keyed: a tagged frame's TCP is MaybeTCP (its ports still count
+// for the fanout hash).
 func inspectInnerEther(pkt []byte, off, lvl int, p *Packet) {
 	if len(pkt) < off+14 {
 		return
 	}
-	switch binary.BigEndian.Uint16(pkt[off+12:]) {
+	et := binary.BigEndian.Uint16(pkt[off+12:])
+	off += 14
+	tagged := false
+	for i := 0; i < MaxVLANs && isTPID(et); i++ {
+		if len(pkt) < off+4 {
+			return
+		}
+		tagged = true
+		et = binary.BigEndian.Uint16(pkt[off+2:])
+		off += 4
+	}
+	switch et {
 	case 0x0800:
-		inspectIPv4(pkt, off+14, lvl, p)
+		inspectIPv4(pkt, off, lvl, p)
 	case 0x86dd:
-		inspectIPv6(pkt, off+14, lvl, p)
+		inspectIPv6(pkt, off, lvl, p)
 	case 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864:
 		p.Class = MaybeTCP
+	}
+	if tagged && p.Class == TCP {
+		p.Class, p.HeaderLen, p.ports = MaybeTCP, 0, true
 	}
 }
 

@@ -62,6 +62,11 @@ type Config struct {
 	AllowNonTCP bool
 	// BypassMapSize sizes the kernel's bypass map (see bpf.Config).
 	BypassMapSize int
+	// OuterFanout spreads packets over the workers with the kernel's flow
+	// hash (PACKET_FANOUT_HASH), which sees only the outer headers of
+	// tunnelled traffic. By default an eBPF program hashes the innermost
+	// flow (bpf.FanoutProgram), so the flows inside one tunnel spread too.
+	OuterFanout bool
 	// MaxStreamBytes, if > 0, is the reassembly depth: once either
 	// direction of a connection has delivered more bytes, the connection
 	// is bypassed (the kernel cuts its packets to their headers: see
@@ -182,7 +187,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		NumBlocks:    cfg.NumBlocks,
 		BlockTimeout: cfg.BlockTimeout,
 		NoPromisc:    cfg.NoPromisc,
-		FanoutMode:   afpacket.FanoutHash,
+		FanoutMode:   fanoutMode(&cfg),
 		NetNS:        cfg.NetNS,
 	}
 	rings, err := afpacket.OpenGroup(rcfg, n, nil)
@@ -203,6 +208,10 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	default:
 		closeRings()
 		return Summary{}, fmt.Errorf("interface %s: link type ARPHRD %d not supported (Ethernet-like and raw IP only)", cfg.Interface, rings[0].HardwareType())
+	}
+	if err := setFanout(&cfg, rings, link); err != nil {
+		closeRings()
+		return Summary{}, err
 	}
 	prog, err := bpf.Load(bpf.Config{
 		Filter:        cfg.Filter,
