@@ -156,10 +156,9 @@ func openNATS(o *natsOptions, quiet bool) (*natsOutput, error) {
 // tee returns the writer of a log: the file at path ("-" stdout, ""
 // none), with the sensor field when --sensor was given, and the NATS sink.
 func (o *natsOptions) tee(n *natsOutput, k sink.Kind, path string, stdout io.Writer) (*sink.Tee, error) {
-	t := &sink.Tee{Kind: k}
-	if o.sensorSet {
-		t.Sensor = o.sensor
-	}
+	// the sensor field: always in what is published, in the files only
+	// when --sensor was given
+	t := &sink.Tee{Kind: k, Sensor: o.sensor, FileSensor: o.sensorSet}
 	if n != nil {
 		t.Sink = n.sink
 	}

@@ -678,3 +678,30 @@ func TestNATSFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestNATSDefaultSensor: without --sensor the records published carry the
+// host's name as sensor (subject, field), the files have no such field.
+func TestNATSDefaultSensor(t *testing.T) {
+	c := startNATS(t, 1)
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "http.pcap")
+	writeHTTPCapture(t, pcap, 5, 2)
+	connPath, httpPath := fileRun(t, dir, "f", []string{pcap}, "--nats", c.url())
+	wantConn, wantHTTP := readLines(t, connPath), readLines(t, httpPath)
+	if len(wantConn) != 5 || len(wantHTTP) != 10 || strings.Contains(wantConn[0]+wantHTTP[0], `"sensor"`) {
+		t.Fatalf("files: %d, %d lines: %s", len(wantConn), len(wantHTTP), wantConn)
+	}
+	conn, http := natsCollect(t, c.url(), dir, "d")
+	host := hostSensor()
+	conn, byConn := stripSensor(conn)
+	http, byHTTP := stripSensor(http)
+	if byConn[host] != 5 || byHTTP[host] != 10 {
+		t.Errorf("sensors %v %v, want all %q", byConn, byHTTP, host)
+	}
+	sameRecords(t, "conn", conn, wantConn)
+	sameRecords(t, "http", http, wantHTTP)
+	info := streamInfo(c.js(t))
+	if info == nil || info.Config.Subjects[0] != "fastsniff.>" || info.Config.Duplicates != 10*time.Minute || info.Config.Replicas != 1 {
+		t.Errorf("stream config %+v", info)
+	}
+}

@@ -68,15 +68,17 @@ func ValidSensor(name string) bool {
 var ErrLine = errors.New("sink: record is not a JSON object line")
 
 // Tee is the writer of one log: it adds `"sensor":NAME` as the last field
-// of each line (when a sensor is set), writes the lines to Next (when set)
-// and appends them to Sink (when set). Write must get whole lines, as the
-// log writers give them. It is used by one goroutine.
+// of each line (when a sensor is set) for Sink, and for Next only with
+// FileSensor; writes the lines to Next (when set) and appends them to Sink
+// (when set). Write must get whole lines, as the log writers give them. It
+// is used by one goroutine.
 type Tee struct {
-	Kind   Kind
-	Sensor string    // "" adds no field
-	Next   io.Writer // the log file, or nil
-	Sink   Sink      // or nil
-	Closer io.Closer // closed by Close (the file behind Next), or nil
+	Kind       Kind
+	Sensor     string    // "" adds no field
+	FileSensor bool      // add the field in Next's lines too
+	Next       io.Writer // the log file, or nil
+	Sink       Sink      // or nil
+	Closer     io.Closer // closed by Close (the file behind Next), or nil
 
 	buf []byte // lines with the sensor field, reused
 }
@@ -84,7 +86,7 @@ type Tee struct {
 // Write implements io.Writer.
 func (t *Tee) Write(p []byte) (int, error) {
 	out := p
-	if t.Sensor != "" {
+	if t.Sensor != "" && (t.Sink != nil || t.FileSensor) {
 		var err error
 		if t.buf, err = AddSensor(t.buf[:0], p, t.Sensor); err != nil {
 			return 0, err
@@ -92,8 +94,12 @@ func (t *Tee) Write(p []byte) (int, error) {
 		out = t.buf
 	}
 	if t.Next != nil {
-		n, err := t.Next.Write(out)
-		if err == nil && n != len(out) {
+		file := out
+		if !t.FileSensor {
+			file = p
+		}
+		n, err := t.Next.Write(file)
+		if err == nil && n != len(file) {
 			err = io.ErrShortWrite
 		}
 		if err != nil {

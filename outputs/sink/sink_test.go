@@ -59,7 +59,7 @@ func (r *recorder) Append(k Kind, lines []byte) error { r.got[k].Write(lines); r
 func TestTee(t *testing.T) {
 	var file bytes.Buffer
 	var rec recorder
-	tee := &Tee{Kind: HTTP, Sensor: "edge-1", Next: &file, Sink: &rec}
+	tee := &Tee{Kind: HTTP, Sensor: "edge-1", FileSensor: true, Next: &file, Sink: &rec}
 	in := "{\"uid\":\"C1\",\"trans_depth\":1}\n{\"uid\":\"C1\",\"trans_depth\":2}\n"
 	n, err := tee.Write([]byte(in))
 	if err != nil || n != len(in) {
@@ -68,6 +68,14 @@ func TestTee(t *testing.T) {
 	want := strings.ReplaceAll(in, "}\n", ",\"sensor\":\"edge-1\"}\n")
 	if file.String() != want || rec.got[HTTP].String() != want || rec.got[Conn].Len() != 0 {
 		t.Errorf("file %q, sink %q; want both %q", file.String(), rec.got[HTTP].String(), want)
+	}
+	// without FileSensor the file gets the lines unchanged, the sink with
+	// the field
+	file.Reset()
+	rec.got[HTTP].Reset()
+	tee = &Tee{Kind: HTTP, Sensor: "edge-1", Next: &file, Sink: &rec}
+	if _, err := tee.Write([]byte(in)); err != nil || file.String() != in || rec.got[HTTP].String() != want {
+		t.Errorf("FileSensor false: file %q, sink %q, %v", file.String(), rec.got[HTTP].String(), err)
 	}
 	// without a sensor the lines pass unchanged
 	file.Reset()
