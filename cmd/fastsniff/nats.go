@@ -48,7 +48,7 @@ func addNATSFlags(fs *flag.FlagSet, o *natsOptions, stderr io.Writer) {
 	o.spoolMax = natsink.DefaultSpoolMax
 	fs.StringVar(&o.urls, "nats", "", "publish every conn-log and HTTP-log record to NATS JetStream at `URL[,URL...]` (servers of one cluster)")
 	fs.StringVar(&o.subject, "nats-subject", natsink.DefaultSubject, "subject `PREFIX`: records go to PREFIX.<sensor>.conn and PREFIX.<sensor>.http")
-	fs.Var(sensorFlag{o}, "sensor", "this sensor's `NAME` (default: the host name), in subjects and message IDs and, when given, as field \"sensor\" of every record, in files too")
+	fs.Var(sensorFlag{o}, "sensor", "this sensor's `NAME` (default: the host name): in subjects, message IDs and field \"sensor\" of every published record, and when given in the files' records too")
 	fs.StringVar(&o.stream, "nats-stream", natsink.DefaultStream, "JetStream stream `NAME`, created if absent (subjects PREFIX.>)")
 	fs.IntVar(&o.replicas, "nats-replicas", 1, "replicas of a stream fastsniff creates (3 on a 3-node cluster)")
 	fs.StringVar(&o.creds, "nats-creds", "", "NATS user credentials `FILE`")
