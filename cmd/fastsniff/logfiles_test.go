@@ -193,10 +193,17 @@ func TestLiveRotateAndHangup(t *testing.T) {
 		}
 		// about 3.5 s of traffic: at least two boundaries of 1 s
 		mbps := fmt.Sprintf("--mbps=%.3f", float64(st.Size())*8/3.5e6)
-		code, stderr := liveRunCLI(t, v, func() { v.replay(t, file, mbps) }, "--workers", "2", "--conn-log", filepath.Join(dir, "conn.json"), "--digest", "--rotate", "1s")
+		pdir := t.TempDir() // -w -G 1: a pcap file per second too
+		code, stderr := liveRunCLI(t, v, func() { v.replay(t, file, mbps) }, "--workers", "2", "--conn-log", filepath.Join(dir, "conn.json"), "--digest", "--rotate", "1s",
+			"-w", filepath.Join(pdir, "p-%Y%m%d-%H%M%S.pcap"), "-G", "1")
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
+		pcaps, _ := filepath.Glob(filepath.Join(pdir, "p-*.pcap"))
+		if len(pcaps) < 2 {
+			t.Errorf("%d -G files, want at least 2", len(pcaps))
+		}
+		liveCompare(t, want, offlineSetOf(t, pcaps...)) // names sort by time
 		ents, _ := os.ReadDir(dir)
 		var got []string
 		for _, e := range ents {
@@ -216,6 +223,7 @@ func TestLiveRotateAndHangup(t *testing.T) {
 		dir := t.TempDir()
 		log := filepath.Join(dir, "conn.json")
 		half := splitPcap(t, file, 2)
+		pcap := filepath.Join(dir, "cap.pcap")
 		var moved int
 		code, stderr := liveRunCLI(t, v, func() {
 			v.replay(t, half[0], "--mbps=50")
@@ -225,6 +233,9 @@ func TestLiveRotateAndHangup(t *testing.T) {
 				if err := os.Rename(log, fmt.Sprintf("%s.%d", log, i)); err != nil {
 					t.Error(err)
 				}
+				if err := os.Rename(pcap, fmt.Sprintf("%s.%d", pcap, i)); err != nil {
+					t.Error(err)
+				}
 				moved++
 				if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
 					t.Fatal(err)
@@ -232,10 +243,16 @@ func TestLiveRotateAndHangup(t *testing.T) {
 				time.Sleep(200 * time.Millisecond)
 			}
 			v.replay(t, half[1], "--mbps=50")
-		}, "--workers", "2", "--conn-log", log, "--digest")
+		}, "--workers", "2", "--conn-log", log, "--digest", "-w", pcap)
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
+		// the -w files, moved ones first, hold the traffic, as one capture
+		var pcaps []string
+		for i := 1; i <= moved; i++ {
+			pcaps = append(pcaps, fmt.Sprintf("%s.%d", pcap, i))
+		}
+		liveCompare(t, want, offlineSetOf(t, append(pcaps, pcap)...))
 		got := liveConnSet(t, log)
 		var n []int
 		for i := 1; i <= moved; i++ {
@@ -251,4 +268,19 @@ func TestLiveRotateAndHangup(t *testing.T) {
 		}
 		liveCompare(t, want, got)
 	})
+}
+
+// offlineSetOf is liveOfflineSet of files read in order as one capture.
+func offlineSetOf(t *testing.T, files ...string) []string {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "offline.log")
+	args := []string{"--conn-log", log, "--digest", "-q"}
+	for _, f := range files {
+		args = append(args, "-r", f)
+	}
+	var stderr bytes.Buffer
+	if c := run(context.Background(), args, io.Discard, &stderr); c != 0 {
+		t.Fatalf("-r: exit %d: %s", c, stderr.String())
+	}
+	return liveConnSet(t, log)
 }
