@@ -77,12 +77,18 @@ type Status struct {
 	workers    []*worker.Worker
 	mu         sync.Mutex
 	reader     Summary // reader-side counters, published per batch
+	// own is each worker's decoder counts of the common frames only it
+	// decodes (replicated reading, owner.go), published per batch
+	own []decode.Stats
 }
 
 // Snapshot returns the counters as of the last published batch.
 func (s *Status) Snapshot() Summary {
 	s.mu.Lock()
 	sum := s.reader
+	for i := range s.own {
+		sum.Decode.Add(&s.own[i])
+	}
 	s.mu.Unlock()
 	sum.PerWorker = make([]uint64, len(s.workers))
 	if s.replicated {
@@ -103,6 +109,13 @@ func (s *Status) publish(sum *Summary, dec *decode.Decoder) {
 	s.mu.Lock()
 	s.reader = *sum
 	s.reader.Decode = dec.Stats()
+	s.mu.Unlock()
+}
+
+func (s *Status) publishOwn(k int, own *decode.Decoder) {
+	st := own.Stats()
+	s.mu.Lock()
+	s.own[k] = st
 	s.mu.Unlock()
 }
 
@@ -273,7 +286,7 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 			p := &pkts[i]
 			now = max(now, p.TS)
 			var seg reassembly.Segment
-			if !decodeOne(p, accept, cfg.Tap, dec, &sum, &seg) {
+			if decodeOne(p, accept, cfg.Tap, dec, &sum, &seg) != decode.ResultTCP {
 				continue
 			}
 			lend(&seg, p, ch.id)
@@ -331,10 +344,10 @@ func Run(ctx context.Context, cfg Config, paths ...string) (Summary, error) {
 	return sum, runErr
 }
 
-// inside reports whether b lies within the memory of frame.
 // decodeOne counts packet p in sum, applies the filter, decodes p into seg
-// and shows p to tap (if not nil); it reports whether p is a TCP segment.
-func decodeOne(p *pcapfile.Packet, accept Accept, tap func(*pcapfile.Packet, bool), dec *decode.Decoder, sum *Summary, seg *reassembly.Segment) bool {
+// and shows p to tap (if not nil); it returns the decoder's result
+// (ResultNotTCP for a packet the filter rejected).
+func decodeOne(p *pcapfile.Packet, accept Accept, tap func(*pcapfile.Packet, bool), dec *decode.Decoder, sum *Summary, seg *reassembly.Segment) decode.Result {
 	sum.Packets++
 	sum.Bytes += uint64(p.CaptureLen)
 	if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
@@ -342,13 +355,23 @@ func decodeOne(p *pcapfile.Packet, accept Accept, tap func(*pcapfile.Packet, boo
 		if tap != nil {
 			tap(p, false)
 		}
-		return false
+		return decode.ResultNotTCP
 	}
 	res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, seg)
 	if tap != nil {
 		tap(p, res == decode.ResultTCP || res == decode.ResultFragment)
 	}
-	return res == decode.ResultTCP
+	return res
+}
+
+// countOnly counts packet p in sum and applies the filter, as decodeOne
+// does, for a packet another worker decodes.
+func countOnly(p *pcapfile.Packet, accept Accept, sum *Summary) {
+	sum.Packets++
+	sum.Bytes += uint64(p.CaptureLen)
+	if accept != nil && !accept(p.Link, p.Data, p.OrigLen) {
+		sum.Filtered++
+	}
 }
 
 // lend sets how seg's payload is held: lent under lease when it lies in
@@ -363,6 +386,7 @@ func lend(seg *reassembly.Segment, p *pcapfile.Packet, lease uint32) {
 	seg.Stable = true // never reused
 }
 
+// inside reports whether b lies within the memory of frame.
 func inside(b, frame []byte) bool {
 	if len(b) == 0 {
 		return true

@@ -41,12 +41,13 @@ func runReplicated(ctx context.Context, cfg Config, n, bs int, paths []string) (
 	for i := range workers {
 		workers[i] = worker.New(i, cfg.Reassembly, cfg.Handler(i))
 	}
-	status := &Status{workers: workers, replicated: true}
+	status := &Status{workers: workers, replicated: true, own: make([]decode.Stats, n)}
 	if cfg.Started != nil {
 		cfg.Started(status)
 	}
 	type result struct {
 		sum Summary
+		own decode.Stats // decoder counts of the worker's own common frames
 		err error
 	}
 	res := make([]result, n)
@@ -55,12 +56,15 @@ func runReplicated(ctx context.Context, cfg Config, n, bs int, paths []string) (
 		wg.Add(1)
 		go func(k int) {
 			defer wg.Done()
-			res[k].sum, res[k].err = replica(ctx, &cfg, k, n, bs, workers[k], nil, paths)
+			res[k].sum, res[k].own, res[k].err = replica(ctx, &cfg, k, n, bs, workers[k], status, paths)
 		}(k)
 	}
-	res[0].sum, res[0].err = replica(ctx, &cfg, 0, n, bs, workers[0], status, paths)
+	res[0].sum, res[0].own, res[0].err = replica(ctx, &cfg, 0, n, bs, workers[0], status, paths)
 	wg.Wait()
 	sum := res[0].sum
+	for k := range res {
+		sum.Decode.Add(&res[k].own) // the common frames each decoded
+	}
 	sum.Segments = 0
 	sum.PerWorker = make([]uint64, n)
 	for i, w := range workers {
@@ -73,15 +77,16 @@ func runReplicated(ctx context.Context, cfg Config, n, bs int, paths []string) (
 	return sum, res[0].err
 }
 
-// replica is worker k's run over the whole capture; status is set for
-// the lead only.
-func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, status *Status, paths []string) (Summary, error) {
+// replica is worker k's run over the whole capture (worker 0 is the
+// lead). It returns the decoder counts of the common frames it
+// decoded as their owner apart (not in the Summary).
+func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, status *Status, paths []string) (Summary, decode.Stats, error) {
 	var sum Summary
-	lead := status != nil
+	lead := k == 0
 	r, err := pcapfile.Open(paths...)
 	if err != nil {
 		w.Flush(reassembly.ReasonFlush)
-		return sum, err
+		return sum, decode.Stats{}, err
 	}
 	defer r.Close()
 	dec := decode.New(cfg.Decode)
@@ -99,6 +104,13 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 	if lead {
 		tap = cfg.Tap // every worker sees every packet: the lead shows them
 	}
+	// skip: each worker decodes only its own common frames (owner.go),
+	// with own, so that each is counted once; not while dec holds IP
+	// fragments (fragsHeld), whose expiry every packet's Decode drives,
+	// nor with a tap, which must see every packet decoded
+	skip := n > 1 && cfg.Tap == nil
+	own := decode.New(cfg.Decode)
+	fragsHeld := false
 	var id uint32
 	var runErr error
 	stopped := false
@@ -143,7 +155,22 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			p := &pkts[i]
 			now = max(now, p.TS)
 			var seg reassembly.Segment
-			if !decodeOne(p, accept, tap, dec, &sum, &seg) {
+			d := dec
+			if skip && !fragsHeld {
+				// the common frame: only its owner decodes it (owner.go)
+				if o, ok := rawOwner(p.Link, p.Data, n); ok {
+					if o != k {
+						countOnly(p, accept, &sum)
+						continue
+					}
+					d = own
+				}
+			}
+			res := decodeOne(p, accept, tap, d, &sum, &seg)
+			if res == decode.ResultFragment {
+				fragsHeld = true
+			}
+			if res != decode.ResultTCP {
 				continue
 			}
 			if n > 1 && int(reassembly.FlowHash(&seg, flowHashNoVLAN(&cfg.Reassembly))%uint64(n)) != k {
@@ -152,6 +179,13 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			lend(&seg, p, ch.id)
 			sum.Segments++
 			w.Feed(&seg)
+		}
+		if fragsHeld {
+			// once per batch that saw a fragment: are any still held?
+			fragsHeld = dec.Stats().FragPending > 0
+		}
+		if skip && cfg.Started != nil {
+			status.publishOwn(k, own)
 		}
 		w.Advance(now)
 		w.Publish()
@@ -172,5 +206,5 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 	}
 	leases.drain()
 	sum.Decode = dec.Stats()
-	return sum, runErr
+	return sum, own.Stats(), runErr
 }

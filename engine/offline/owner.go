@@ -1,0 +1,60 @@
+package offline
+
+import (
+	"encoding/binary"
+	"math/bits"
+
+	"github.com/fastsniff/fastsniff/engine/decode"
+)
+
+// With replicated reading every worker walks every record, but a worker
+// need not decode the packets of the other workers' flows. rawOwner
+// finds the worker of the common frame — Ethernet, no VLAN tag, IPv4 or
+// IPv6 carrying TCP directly, not a fragment — from header bytes at fixed
+// offsets, before any decoding: it is reassembly.FlowHash of the segment
+// the decoder would make of the frame (no VLANs, no tunnel), computed on
+// the raw addresses and ports. A frame it does not recognise is decoded
+// by every worker as before. Only the owner decodes a recognised frame, so
+// its decoder counts are counted once (replicated.go sums them).
+
+// rawOwner returns the worker (of n) that owns frame, and false when the
+// frame is not one it recognises.
+func rawOwner(link decode.LinkType, frame []byte, n int) (int, bool) {
+	if link != decode.LinkEthernet || len(frame) < 14+20+4 {
+		return 0, false
+	}
+	var a, b uint64 // FlowHash's XOR of the addresses' two 8-byte halves
+	var ports []byte
+	switch binary.BigEndian.Uint16(frame[12:]) {
+	case 0x0800:
+		ip := frame[14:]
+		ihl := int(ip[0]&0x0f) << 2
+		// version 4, TCP, not a fragment (MF and offset 0), ports captured
+		if ip[0]>>4 != 4 || ip[9] != 6 || binary.BigEndian.Uint16(ip[6:])&0x3fff != 0 || ihl < 20 || len(ip) < ihl+4 {
+			return 0, false
+		}
+		// IPv4-mapped: the ::ffff: prefixes cancel in the XOR, the
+		// addresses are the upper half of the second word
+		b = uint64(binary.LittleEndian.Uint32(ip[12:])^binary.LittleEndian.Uint32(ip[16:])) << 32
+		ports = ip[ihl:]
+	case 0x86dd:
+		ip := frame[14:]
+		if len(ip) < 40+4 || ip[0]>>4 != 6 || ip[6] != 6 {
+			return 0, false
+		}
+		a = binary.LittleEndian.Uint64(ip[8:]) ^ binary.LittleEndian.Uint64(ip[24:])
+		b = binary.LittleEndian.Uint64(ip[16:]) ^ binary.LittleEndian.Uint64(ip[32:])
+		ports = ip[40:]
+	default:
+		return 0, false
+	}
+	sp, dp := uint64(binary.BigEndian.Uint16(ports)), uint64(binary.BigEndian.Uint16(ports[2:]))
+	p := (sp ^ dp) | (sp+dp)<<16
+	h := a ^ bits.RotateLeft64(b, 29) ^ p*0x9e3779b97f4a7c15
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return int(h % uint64(n)), true
+}
