@@ -3,9 +3,25 @@
 // A Decoder parses the link layer (Ethernet with stacked VLAN tags, Linux
 // cooked v1/v2, raw IP, BSD null/loopback), IPv4 (options, TSO length 0,
 // snap-length cuts), IPv6 (extension headers, jumbograms), reassembles IP
-// fragments, and parses the TCP header into a caller-owned Segment. It does
-// not allocate per packet once warmed up, does not copy payloads, and never
-// panics, whatever the input.
+// fragments, opens tunnels, and parses the innermost TCP header into a
+// caller-owned Segment. It does not allocate per packet once warmed up,
+// does not copy payloads, and never panics, whatever the input.
+//
+// # Tunnels
+//
+// MPLS label stacks (IPv4/IPv6 after the bottom label, Ethernet with or
+// without a pseudowire control word), PPPoE sessions, GRE (checksum, key,
+// sequence; IPv4, IPv6, transparent Ethernet bridging, MPLS, anything with
+// an EtherType), ERSPAN I/II/III, GRE in UDP (4754), VXLAN (UDP 4789,
+// Config.VXLANPorts), GENEVE (6081, options skipped), IPv4/IPv6 in
+// IPv4/IPv6, Teredo (3544, elsewhere by a heuristic), GTP-U (2152, with
+// extension headers) and AYIYA (5072), nested in any order up to
+// MaxTunnelDepth layers. Tunnel ports match on either side, as tshark
+// does. The innermost addresses, ports and every VLAN tag on the way key
+// the segment; Decoder.Tunnel names the layers, and Config.TunnelKey puts
+// their hash in Segment.Tunnel. Fragments of the protocols that may carry
+// a tunnel (4, 41, 47, 17) are reassembled before it is opened. A bad or
+// cut encapsulation header is ResultMalformed with its own Reason.
 package decode
 
 import (
@@ -69,7 +85,8 @@ const (
 // # Fragments
 //
 // IPv4 fragments of TCP datagrams, and IPv6 fragments whose first header is
-// TCP or an extension header, are held until their datagram is complete
+// TCP or an extension header, are held until their datagram is complete;
+// so are fragments of IP in IP, GRE and UDP, which may carry a tunnel
 // (other fragments are ResultNotTCP straight away). A datagram is keyed by
 // source, destination, identification, protocol (IPv4 only) and VLAN stack.
 // The fragment that completes it returns ResultTCP with the datagram's TCP

@@ -78,9 +78,9 @@ func extraSeeds() [][]byte {
 // gopacket does not; the Decoder reassembles fragments (gopacket stops at
 // a fragment) and decodes IPv6 atomic fragments; it takes TPID 0x9100 as a
 // VLAN tag and IPv6 payload length 0 without a Jumbo option as a TSO
-// packet, where gopacket stops; it does not decode 802.3 LLC/SNAP, MPLS,
-// PPPoE or tunnels (GRE, IP-in-IP, VXLAN, ...), where gopacket may find an
-// inner TCP; and it keeps a segment whose TCP options the capture cut,
+// packet, where gopacket stops; it does not decode 802.3 LLC/SNAP; its
+// tunnels (MPLS, PPPoE, GRE, IP-in-IP, VXLAN, ...) are not compared here
+// (FuzzTunnel checks them); and it keeps a segment whose TCP options the capture cut,
 // where gopacket reports an error. gopacket also takes Ethernet type
 // 0xffff (its internal EthernetTypeRaw) as raw IP; the Decoder does not.
 func FuzzDecode(f *testing.F) {
