@@ -27,7 +27,11 @@ func formatDN(raw []byte) (string, bool) {
 			}
 			sb.WriteString(attrName(atv.Type))
 			sb.WriteByte('=')
-			escapeValue(&sb, fmt.Sprint(atv.Value))
+			if v, ok := atv.Value.(string); ok {
+				escapeValue(&sb, v)
+			} else {
+				escapeValue(&sb, fmt.Sprint(atv.Value))
+			}
 		}
 	}
 	return sb.String(), true

@@ -1,7 +1,6 @@
 package ssllog
 
 import (
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -149,25 +148,25 @@ func appendLine(b, prefix []byte, i *tlsinfo.Info, leaf []byte, bypassed bool, s
 	return append(b, "}\n"...)
 }
 
-// appendCert adds the leaf certificate's names and validity, as Go's
-// crypto/x509 reads them (RFC 2253 order, as Zeek prints them).
+// appendCert adds the leaf certificate's names and validity (read by
+// leafFields; names as Zeek prints them).
 func appendCert(b, leaf []byte) []byte {
-	c, err := x509.ParseCertificate(leaf)
-	if err != nil {
+	issuer, subject, nb, na, ok := leafFields(leaf)
+	if !ok {
 		return appendStr(b, "cert_error", "unparsable leaf certificate")
 	}
-	if dn, ok := formatDN(c.RawSubject); ok {
+	if dn, ok := formatDN(subject); ok {
 		b = append(b, `,"subject":`...)
 		b = jsonw.AppendString(b, dn)
 	}
-	if dn, ok := formatDN(c.RawIssuer); ok {
+	if dn, ok := formatDN(issuer); ok {
 		b = append(b, `,"issuer":`...)
 		b = jsonw.AppendString(b, dn)
 	}
 	b = append(b, `,"not_valid_before":`...)
-	b = strconv.AppendInt(b, c.NotBefore.Unix(), 10)
+	b = strconv.AppendInt(b, nb.Unix(), 10)
 	b = append(b, `.000000,"not_valid_after":`...)
-	b = strconv.AppendInt(b, c.NotAfter.Unix(), 10)
+	b = strconv.AppendInt(b, na.Unix(), 10)
 	return append(b, ".000000"...)
 }
 

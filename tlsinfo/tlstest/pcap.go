@@ -1,6 +1,7 @@
 package tlstest
 
 import (
+	"bufio"
 	"io"
 	"net"
 	"time"
@@ -17,6 +18,14 @@ const mss = 1448
 // connection: connection i goes from 10.0.x.y:(10000+i%50000) to
 // 10.1.0.1:443, starting one millisecond after the previous.
 func WritePcap(w io.Writer, recs []*Recording) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	if err := writePcap(bw, recs); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func writePcap(w io.Writer, recs []*Recording) error {
 	pw := pcapgo.NewWriter(w)
 	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
 		return err
