@@ -177,20 +177,23 @@ func (c *Conn) History() string { return string(c.hist[:c.histN]) }
 // histLetters are the history letters the Table records, client case.
 const histLetters = "SHADFRTGWI^"
 
+// histIndex is each letter's position in histLetters plus one (0: not a
+// history letter): addHist runs several times a packet, a scan of the
+// string each time showed in profiles.
+var histIndex = func() (x [128]uint8) {
+	for i := 0; i < len(histLetters); i++ {
+		x[histLetters[i]] = uint8(i + 1)
+	}
+	return
+}()
+
 // addHist records letter (upper case, from histLetters) for direction d,
 // once per connection and direction.
 func (c *Conn) addHist(d Dir, letter byte) {
-	idx := -1
-	for i := 0; i < len(histLetters); i++ {
-		if histLetters[i] == letter {
-			idx = i
-			break
-		}
-	}
-	if idx < 0 {
+	if letter >= 128 || histIndex[letter] == 0 {
 		return
 	}
-	bit := uint32(1) << (uint(idx) + uint(d)*uint(len(histLetters)))
+	bit := uint32(1) << (uint(histIndex[letter]-1) + uint(d)*uint(len(histLetters)))
 	if c.histSeen&bit != 0 || int(c.histN) >= len(c.hist) {
 		return
 	}

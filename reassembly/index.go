@@ -75,7 +75,7 @@ func (x *index) get(k *Key, h uint64) *Conn {
 		if s.c == nil {
 			return nil
 		}
-		if s.hash == h && (s.c.key == *k || s.c.aliased && s.c.alias == *k) {
+		if s.hash == h && (s.c.key.equal(k) || s.c.aliased && s.c.alias.equal(k)) {
 			return s.c
 		}
 	}

@@ -38,6 +38,17 @@ type Key struct {
 	Tunnel uint32
 }
 
+// equal reports whether k and o are the same key: what == says, word by
+// word (the compiler's == compares the address arrays through a call).
+func (k *Key) equal(o *Key) bool {
+	le := binary.LittleEndian
+	return le.Uint64(k.Lo.Addr[8:]) == le.Uint64(o.Lo.Addr[8:]) &&
+		le.Uint64(k.Hi.Addr[8:]) == le.Uint64(o.Hi.Addr[8:]) &&
+		le.Uint64(k.Lo.Addr[:8]) == le.Uint64(o.Lo.Addr[:8]) &&
+		le.Uint64(k.Hi.Addr[:8]) == le.Uint64(o.Hi.Addr[:8]) &&
+		k.Lo.Port == o.Lo.Port && k.Hi.Port == o.Hi.Port && k.Tunnel == o.Tunnel && k.VLANs == o.VLANs
+}
+
 // KeyOf returns the canonical key of a segment and whether the segment
 // travels from Hi to Lo. With noVLAN the VLAN ids are left out of the key.
 func KeyOf(s *Segment, noVLAN bool) (k Key, fromHi bool) {

@@ -151,10 +151,10 @@ func (t *Table) Feed(s *Segment) {
 	k, fromHi := KeyOf(s, t.cfg.IgnoreVLAN)
 	var c *Conn
 	var h uint64
-	if t.cacheConn != nil && t.cacheKey == k {
+	if t.cacheConn != nil && t.cacheKey.equal(&k) {
 		c = t.cacheConn
 		h = c.hash
-		if c.aliased && k != c.key {
+		if c.aliased && !k.equal(&c.key) {
 			h = c.aliasHash // found under the other direction's VLANs
 		}
 	} else {
