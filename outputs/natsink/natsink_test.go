@@ -17,7 +17,7 @@ import (
 
 // server starts nats-server with JetStream on a free loopback port and
 // returns its URL; it is killed at the end of tb.
-func server(tb testing.TB) string {
+func server(tb testing.TB, extra ...string) string {
 	tb.Helper()
 	if _, err := exec.LookPath("nats-server"); err != nil {
 		tb.Skip("needs nats-server (apt-get install nats-server; .ci/run installs it)")
@@ -29,7 +29,7 @@ func server(tb testing.TB) string {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	dir := tb.TempDir()
-	cmd := exec.Command("nats-server", "-js", "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", dir)
+	cmd := exec.Command("nats-server", append([]string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", dir}, extra...)...)
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
