@@ -81,7 +81,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	addTunnelFlags(fs, &o.tunnel)
 	fs.BoolVar(&o.version, "version", false, "print the version and build information, and exit")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
+		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n       fastsniff collect --nats URL[,URL...] [flags] (see fastsniff collect -h)\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
