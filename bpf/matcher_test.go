@@ -309,10 +309,13 @@ func TestLiveOfflineSamePrograms(t *testing.T) {
 	}
 }
 
-// FuzzMatcher: Inspect and the interpreter never panic or read out of
+// FuzzMatcher: Inspect (tunnels included), FanoutHash and the interpreter never panic or read out of
 // bounds, whatever the bytes and link type (go test -fuzz FuzzMatcher).
 func FuzzMatcher(f *testing.F) {
 	for _, d := range syntheticPackets() {
+		f.Add(d, uint8(DLTEN10MB), uint16(len(d)))
+	}
+	for _, d := range tunnelPackets() {
 		f.Add(d, uint8(DLTEN10MB), uint16(len(d)))
 	}
 	var progs [][]netbpf.RawInstruction
@@ -332,6 +335,7 @@ func FuzzMatcher(f *testing.F) {
 	lts := []int{DLTNull, DLTEN10MB, DLTRaw, DLTLoop, DLTLinuxSLL, DLTIPv4, DLTIPv6, DLTLinuxSLL2}
 	f.Fuzz(func(t *testing.T, pkt []byte, lt uint8, wire uint16) {
 		p := Inspect(pkt, lts[int(lt)%len(lts)])
+		FanoutHash(pkt, lts[int(lt)%len(lts)])
 		if p.Class == TCP && (p.HeaderLen < 40 || p.HeaderLen > len(pkt)+40) {
 			t.Fatalf("implausible header length %d for a %d-byte packet", p.HeaderLen, len(pkt))
 		}
