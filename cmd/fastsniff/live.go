@@ -190,6 +190,9 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 			default:
 				h.Handler = reassembly.Multi(hs...)
 			}
+			if outs.ssl != nil {
+				return outs.ssl.wrapLive(h, hs) // ssl.go
+			}
 			return h
 		},
 		Ready: func(info live.Info) error {

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"io"
 
+	"github.com/fastsniff/fastsniff/engine/live"
 	"github.com/fastsniff/fastsniff/outputs/metrics"
 	"github.com/fastsniff/fastsniff/outputs/ssllog"
 	"github.com/fastsniff/fastsniff/reassembly"
@@ -66,3 +67,24 @@ func (s *sslOutput) source() metrics.Source {
 		sn.SSL = &st
 	}
 }
+
+// liveSSLHandler is a live worker's chain with the TLS handler on top: it
+// takes the engine's kernel bypass (live.BypassRequester) for the TLS
+// handler and flushes its lines when the worker is idle.
+type liveSSLHandler struct {
+	*liveHandler
+	ssl *ssllog.Handler
+}
+
+// SetBypass implements live.BypassRequester.
+func (h liveSSLHandler) SetBypass(f func(c *reassembly.Conn)) { h.ssl.SetBypass(f) }
+
+// wrapLive puts worker i's TLS handler around a live chain.
+func (s *sslOutput) wrapLive(h *liveHandler, hs []reassembly.Handler) reassembly.Handler {
+	sh := s.wrap(h.Handler, hs).(*ssllog.Handler)
+	h.Handler = sh
+	h.flush = append(h.flush, sh.Flush)
+	return liveSSLHandler{h, sh}
+}
+
+var _ live.BypassRequester = liveSSLHandler{}

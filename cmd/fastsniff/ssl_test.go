@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -188,5 +190,77 @@ func TestSSLLogRealHandshakes(t *testing.T) {
 		if c["tls_bypassed"] != true {
 			t.Errorf("conn line %v not marked", c)
 		}
+	}
+}
+
+// TestSSLLogLiveBypass replays real TLS connections (each a 512 KiB
+// response) into a capture namespace, slowly enough for the handshakes to
+// be read before the responses pass: the TLS log has every connection,
+// and the kernel cut the packets after each handshake to their headers.
+func TestSSLLogLiveBypass(t *testing.T) {
+	v := newLiveNS(t)
+	srv, err := tlstest.SelfSigned("server.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*tlstest.Recording
+	for i := range 4 {
+		ver := uint16(tls.VersionTLS12 + i%2)
+		ccfg := &tls.Config{ServerName: "server.test", InsecureSkipVerify: true, MaxVersion: ver}
+		scfg := &tls.Config{Certificates: []tls.Certificate{srv}, MaxVersion: ver}
+		r, err := tlstest.Exchange(ccfg, scfg, []byte("GET / HTTP/1.1\r\n\r\n"), 512<<10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, r)
+	}
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "tls.pcap")
+	f, err := os.Create(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tlstest.WritePcap(f, recs); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	sslPath, connPath := filepath.Join(dir, "ssl.log"), filepath.Join(dir, "conn.log")
+	code, stderr := liveRunCLI(t, v, func() { v.replay(t, pcap, "--pps=4000") }, "--ssl-log", sslPath, "--conn-log", connPath, "--workers", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m := regexp.MustCompile(`bypassed (\d+) packets of (\d+) connections`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no bypass summary: %s", stderr)
+	}
+	pkts, _ := strconv.Atoi(m[1])
+	conns, _ := strconv.Atoi(m[2])
+	t.Logf("kernel: %d packets bypassed, %d connections", pkts, conns)
+	if conns != len(recs) || pkts < 100 {
+		t.Errorf("kernel bypassed %d packets of %d connections, want most packets of %d", pkts, conns, len(recs))
+	}
+	b, err := os.ReadFile(sslPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) != len(recs) {
+		t.Fatalf("%d ssl lines: %s", len(lines), b)
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["established"] != true || m["bypassed"] != true || m["server_name"] != "server.test" {
+			t.Errorf("line %s", l)
+		}
+	}
+	cb, err := os.ReadFile(connPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(cb), `"tls_bypassed":true`); n != len(recs) {
+		t.Errorf("%d conn lines marked tls_bypassed: %s", n, cb)
 	}
 }

@@ -59,6 +59,20 @@ func (h *bypassHandler) check(c *reassembly.Conn, d reassembly.Dir) {
 	if st := c.Stats(d); st.Delivered <= h.max {
 		return
 	}
+	h.bypass(c)
+}
+
+// BypassRequester is implemented by a handler that decides itself when a
+// connection's payload is no longer needed (the TLS log, once a handshake
+// is complete): the worker hands it a function that bypasses a
+// connection in the kernel as MaxStreamBytes does (call it from the
+// handler's Sent or Received).
+type BypassRequester interface {
+	SetBypass(func(c *reassembly.Conn))
+}
+
+// bypass cuts c's packets to their headers in the kernel, once.
+func (h *bypassHandler) bypass(c *reassembly.Conn) {
 	if _, ok := h.on[c]; ok {
 		return
 	}

@@ -148,7 +148,8 @@ type Summary struct {
 	PerWorkerKernel []afpacket.Stats
 	// BPF is the capture program's counters.
 	BPF bpf.Counters
-	// BypassedConns counts connections bypassed (MaxStreamBytes);
+	// BypassedConns counts connections bypassed (MaxStreamBytes, or a
+	// handler's request: BypassRequester);
 	// BypassErrors the bypass map updates that failed.
 	BypassedConns uint64
 	BypassErrors  uint64

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,8 +58,16 @@ func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, 
 	if f, ok := h.(flusher); ok {
 		lw.flush = f
 	}
-	if cfg.MaxStreamBytes > 0 && prog != nil {
-		lw.bp = newBypassHandler(h, prog, cfg.MaxStreamBytes, cfg.Reassembly.IgnoreVLAN, &lw.seg, cfg.Warn)
+	req, _ := h.(BypassRequester)
+	if (cfg.MaxStreamBytes > 0 || req != nil) && prog != nil {
+		max := cfg.MaxStreamBytes
+		if max == 0 {
+			max = math.MaxUint64 // only the handler's requests
+		}
+		lw.bp = newBypassHandler(h, prog, max, cfg.Reassembly.IgnoreVLAN, &lw.seg, cfg.Warn)
+		if req != nil {
+			req.SetBypass(lw.bp.bypass)
+		}
 		h = lw.bp
 	}
 	lw.w = worker.New(id, cfg.Reassembly, h)

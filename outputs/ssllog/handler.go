@@ -125,6 +125,15 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data
 	c.Ctx = cs
 }
 
+// SetBypass sets OnBypass (engine/live's BypassRequester: the live
+// engine cuts a bypassed connection's packets to their headers in the
+// kernel). It does nothing without Options.Bypass.
+func (h *Handler) SetBypass(f func(c *reassembly.Conn)) {
+	if h.bypass {
+		h.OnBypass = f
+	}
+}
+
 // Bypassed reports, from inside the inner handler's Closed, whether the
 // connection closing was bypassed and how many bytes were not passed on
 // (for the connection log).
