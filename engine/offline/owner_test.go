@@ -1,12 +1,14 @@
 package offline
 
 import (
+	"context"
 	"io"
 	"path/filepath"
 	"testing"
 
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/engine/pcapfile"
+	"github.com/fastsniff/fastsniff/engine/worker"
 	"github.com/fastsniff/fastsniff/flowgen"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -126,4 +128,77 @@ func FuzzRawOwner(f *testing.F) {
 	f.Fuzz(func(t *testing.T, link uint16, frame []byte) {
 		checkOwner(t, decode.LinkType(link), frame, decode.Config{})
 	})
+}
+
+// With replicated reading each worker decodes only the common frames it
+// owns (with its own decoder) and every other frame (with the shared
+// one); Run's summary counts every frame once. A capture with VLANs,
+// IPv6 and IP fragments held across batches exercises all three ways.
+func TestReplicaDecodesOwnFramesOnly(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "gen.pcap")
+	c, err := flowgen.Generate(flowgen.Mixed(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WritePcapFile(gen); err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{gen, "../../testdata/decode/zk-ipv4frag-inconsistent.pcap", gen}
+	var total, common uint64
+	perOwner := make([]uint64, 2)
+	for _, p := range paths {
+		frames(t, p, func(link decode.LinkType, frame []byte) {
+			total++
+			if o, ok := rawOwner(link, frame, 2); ok {
+				common++
+				perOwner[o]++
+			}
+		})
+	}
+	cfg := Config{Workers: 2, BatchSize: 64, Handler: func(int) reassembly.Handler { return reassembly.Funcs{} }}
+	var owns [2]decode.Stats
+	var sums [2]Summary
+	for k := range 2 {
+		w := worker.New(k, cfg.Reassembly, cfg.Handler(k))
+		status := &Status{workers: []*worker.Worker{w, w}, replicated: true, own: make([]decode.Stats, 2)}
+		var err error
+		sums[k], owns[k], err = replica(context.Background(), &cfg, k, 2, 64, w, status, paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sums[0].Decode != sums[1].Decode {
+		t.Fatalf("the workers' shared decoders differ:\n %+v\n %+v", sums[0].Decode, sums[1].Decode)
+	}
+	shared := sums[0].Decode.Packets
+	t.Logf("%d frames: %d common (%d, %d by owner); worker 0 decoded %d + %d, worker 1 %d + %d",
+		total, common, perOwner[0], perOwner[1], shared, owns[0].Packets, shared, owns[1].Packets)
+	if sums[0].Packets != total || sums[1].Packets != total {
+		t.Fatalf("packets %d, %d, want %d", sums[0].Packets, sums[1].Packets, total)
+	}
+	// while fragments were held, common frames went to the shared decoder
+	if owns[0].Packets+owns[1].Packets+shared != total || shared <= total-common || shared > total-common+2000 {
+		t.Fatalf("decoded %d + %d + %d of %d frames (%d common)", owns[0].Packets, owns[1].Packets, shared, total, common)
+	}
+	if owns[0].Packets == 0 || owns[1].Packets == 0 || owns[0].Packets > perOwner[0] || owns[1].Packets > perOwner[1] {
+		t.Fatalf("own decodes %d, %d; owned frames %v", owns[0].Packets, owns[1].Packets, perOwner)
+	}
+	var all decode.Stats
+	all.Add(&sums[0].Decode)
+	all.Add(&owns[0])
+	all.Add(&owns[1])
+	whole := runOne(t, paths)
+	if all != whole.Decode {
+		t.Fatalf("decoder counts\n %+v\nwant (one worker)\n %+v", all, whole.Decode)
+	}
+}
+
+// runOne runs paths with one worker.
+func runOne(t *testing.T, paths []string) Summary {
+	t.Helper()
+	sum, err := Run(context.Background(), Config{Workers: 1, Handler: func(int) reassembly.Handler { return reassembly.Funcs{} }}, paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sum
 }
