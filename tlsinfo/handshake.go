@@ -106,7 +106,10 @@ func (p *Parser) handshake(c *Conn, d Dir, ds *dirState, b []byte) {
 		}
 		n := min(len(b), ds.hsLen-ds.hsGot)
 		if ds.hsKeep {
-			if ds.buf == nil && ds.hsGot == 0 && n == ds.hsLen {
+			if ds.buf == nil && ds.hsGot == 0 && n == ds.hsLen && n <= p.cfg.MaxMessage {
+				// whole in this call: parsed in place (within the same
+				// limit as a buffered one, so that the result does not
+				// depend on how the message was cut)
 				p.message(c, d, ds.hsType, b[:n], true)
 			} else {
 				if ds.buf == nil {
