@@ -48,6 +48,12 @@ func checkOwner(t *testing.T, link decode.LinkType, frame []byte, cfg decode.Con
 // frames calls f with every frame of the capture at path.
 func frames(t testing.TB, path string, f func(link decode.LinkType, frame []byte)) {
 	t.Helper()
+	packets(t, path, func(p *pcapfile.Packet) { f(p.Link, p.Data) })
+}
+
+// packets calls f with every packet of the capture at path.
+func packets(t testing.TB, path string, f func(p *pcapfile.Packet)) {
+	t.Helper()
 	r, err := pcapfile.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +63,7 @@ func frames(t testing.TB, path string, f func(link decode.LinkType, frame []byte
 	for {
 		n, err := r.ReadBatch(pkts)
 		for i := range n {
-			f(pkts[i].Link, pkts[i].Data)
+			f(&pkts[i])
 		}
 		if err == io.EOF {
 			return
