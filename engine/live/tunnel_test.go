@@ -120,3 +120,16 @@ func TestLiveFanoutInnerFlows(t *testing.T) {
 		})
 	}
 }
+
+// TestBypassTunnels: the kernel keys tunnelled packets by their innermost
+// flow, so a connection past the reassembly depth is cut to its headers
+// inside VXLAN, GRE, ERSPAN, GTP-U, MPLS and IP in IP as it is bare
+// (testBypass: same stream lengths as -r, small connections identical).
+func TestBypassTunnels(t *testing.T) {
+	for _, e := range []flowgen.Encap{flowgen.EncapVXLAN, flowgen.EncapGRE, flowgen.EncapERSPAN2, flowgen.EncapGTPU, flowgen.EncapMPLS, flowgen.EncapIPIP} {
+		t.Run(e.String(), func(t *testing.T) {
+			file := genCapture(t, flowgen.Config{Seed: 3, Conns: 40, LargeShare: 0.3, LargeMaxBytes: 1 << 20, IPv6Share: 0.3, Encap: e, EncapID: 9})
+			testBypass(t, file, reassembly.Config{})
+		})
+	}
+}
