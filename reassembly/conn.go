@@ -58,6 +58,7 @@ type Conn struct {
 	state     State
 	reason    Reason
 	midstream bool
+	transient bool // an embryo replayed only to be closed: not in the index
 	// half[d] is direction d: what it sent, buffered, and its counters.
 	// The pair lives apart from the Conn and goes back to the Table when
 	// the connection closes: a closed connection lingering (Config.Linger)

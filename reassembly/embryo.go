@@ -66,6 +66,13 @@ type embStack struct {
 	tunnel uint32
 }
 
+// same is ==, without the compiler's call for the array.
+func (a *embStack) same(b *embStack) bool {
+	v, w := &a.vlans, &b.vlans
+	return v.N == w.N && a.tunnel == b.tunnel &&
+		v.IDs[0] == w.IDs[0] && v.IDs[1] == w.IDs[1] && v.IDs[2] == w.IDs[2] && v.IDs[3] == w.IDs[3]
+}
+
 // embryoChunk is how many embryos are allocated at once (88 KiB).
 const embryoChunk = 1024
 
@@ -93,16 +100,18 @@ type embryos struct {
 
 	slots []embryoSlot // power-of-two length
 	used  int
+	limit int // grow the index past this many
 	shift uint
 
 	// bulk: every embryo is going (Table.Flush): remove leaves the index
 	// alone, and clearIndex empties it at the end at once
 	bulk bool
 
-	stacks   []embStack          // what embryo.stack names
-	stackIdx map[embStack]uint16 // the same, searched once there are many
-	addr6    [][32]byte          // IPv6 address pairs (Lo, Hi) of embryos
-	free6    []int32             // free entries of addr6
+	stacks    []embStack          // what embryo.stack names
+	stackIdx  map[embStack]uint16 // the same, searched once there are many
+	lastStack uint16              // the last one found
+	addr6     [][32]byte          // IPv6 address pairs (Lo, Hi) of embryos
+	free6     []int32             // free entries of addr6
 }
 
 // compact is a key in an embryo's form, for lookups.
@@ -130,16 +139,23 @@ func (e *embryos) compactOf(k *Key, add bool) compact {
 	hi, ok2 := isV4(&k.Hi.Addr)
 	c.lo, c.hi, c.addr6 = lo, hi, !(ok1 && ok2)
 	st := embStack{k.VLANs, k.Tunnel}
+	if len(e.stacks) > 0 && e.stacks[e.lastStack].same(&st) { // floods: one stack
+		c.stack, c.ok = e.lastStack, true
+		return c
+	}
 	if e.stackIdx != nil {
 		i, ok := e.stackIdx[st]
 		c.stack, c.ok = i, ok
 	} else {
 		for i := range e.stacks {
-			if e.stacks[i] == st {
+			if e.stacks[i].same(&st) {
 				c.stack, c.ok = uint16(i), true
 				break
 			}
 		}
+	}
+	if c.ok {
+		e.lastStack = c.stack
 	}
 	if !c.ok && add && len(e.stacks) < maxEmbryoStacks {
 		c.stack, c.ok = uint16(len(e.stacks)), true
@@ -192,6 +208,7 @@ func (e *embryos) init(max int) {
 
 func (e *embryos) allocIndex(l int) {
 	e.slots = make([]embryoSlot, l)
+	e.limit = l * indexLoadNum / indexLoadDen
 	e.shift = 64
 	for ; l > 1; l >>= 1 {
 		e.shift--
@@ -256,7 +273,7 @@ func (e *embryos) add(k *Key, h uint64) (int32, *embryo) {
 	}
 	e.tail = i
 	e.n++
-	if e.used >= len(e.slots)*indexLoadNum/indexLoadDen {
+	if e.used >= e.limit {
 		e.growIndex()
 	}
 	e.place(uint32(h>>32), uint32(i)+1)

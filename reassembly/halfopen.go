@@ -71,8 +71,21 @@ func (t *Table) promote(i int32, h uint64, transient bool) *Conn {
 }
 
 // closeEmbryo replays embryo i into a transient Conn and closes it with r,
-// so that the Handler sees every attempt.
+// so that the Handler sees every attempt; or, for a Handler that ignores
+// them (HalfOpenIgnorer), only counts it as that close would.
 func (t *Table) closeEmbryo(i int32, r Reason) {
+	if t.quietHalfOpen {
+		var h uint64
+		if !t.emb.bulk { // a bulk removal leaves the index alone
+			k := t.emb.key(t.emb.at(i))
+			h = k.Hash()
+		}
+		t.emb.remove(i, h)
+		t.stats.HalfOpen--
+		t.stats.Active--
+		t.stats.Closed[r]++
+		return
+	}
 	k := t.emb.key(t.emb.at(i))
 	if c := t.promote(i, k.Hash(), true); c != nil {
 		t.close(c, r)

@@ -285,3 +285,45 @@ func TestHalfOpenIPv6AndManyVLANStacks(t *testing.T) {
 		}
 	}
 }
+
+// A Handler that ignores half-open connections (Funcs without OnOpen and
+// OnClose) gets none, and the Table's counters are exactly those of a
+// Table whose Handler sees every one: through eviction, expiry and flush,
+// for SYNs, SYN+ACKs, ACKs and FINs, answered or not.
+func TestHalfOpenIgnored(t *testing.T) {
+	run := func(h Handler) Stats {
+		tb := NewTable(Config{MaxHalfOpen: 300, IdleTimeout: time.Minute}, h)
+		flags := []Flags{SYN, SYN | ACK, ACK, FIN | ACK, ACK}
+		for i := range 2000 {
+			s := synFrom(i, epoch0+int64(i)*int64(50*time.Millisecond))
+			s.Flags = flags[i%len(flags)]
+			s.Ack = Seq(i * 3)
+			tb.Feed(s)
+			if i%7 == 0 { // answered: a full connection
+				a := *s
+				a.Src, a.Dst, a.SrcPort, a.DstPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+				a.Flags, a.Seq, a.Ack = ACK, s.Ack, s.Seq+1
+				a.Payload = []byte("data")
+				tb.Feed(&a)
+			}
+		}
+		tb.Flush(ReasonFlush)
+		return tb.Stats()
+	}
+	var opened, closed int
+	seen := run(Funcs{OnOpen: func(*Conn) { opened++ }, OnClose: func(*Conn, Reason) { closed++ }})
+	var quietData int
+	quiet := run(Multi(Funcs{}, Funcs{OnSent: func(*Conn, Data) { quietData++ }}, Funcs{OnReceived: func(*Conn, Data) { quietData++ }}))
+	if seen != quiet {
+		t.Fatalf("counters differ:\nseen  %+v\nquiet %+v", seen, quiet)
+	}
+	if opened != 2000 || closed != 2000 || seen.ClosedBy(ReasonEvicted) == 0 || seen.ClosedBy(ReasonTimeout) == 0 {
+		t.Fatalf("opened %d closed %d, stats %+v", opened, closed, seen)
+	}
+	if quietData == 0 {
+		t.Fatal("the answered connections' data did not reach the quiet handler")
+	}
+	if x, ok := Multi(Funcs{}, Funcs{OnClose: func(*Conn, Reason) {}}).(HalfOpenIgnorer); !ok || x.IgnoresHalfOpen() {
+		t.Error("Multi with a handler that wants closes ignores half-open connections")
+	}
+}

@@ -91,6 +91,17 @@ type Handler interface {
 	Closed(c *Conn, r Reason)
 }
 
+// HalfOpenIgnorer may be implemented by a Handler that has no use for
+// connections that close while still half-open (one side seen, no
+// payload: an unanswered SYN, a stray ACK). When IgnoresHalfOpen returns
+// true (asked once, by NewTable), the Table closes them without making a
+// Conn: they are counted in Stats as ever but never reach the Handler.
+// A SYN flood then costs a fraction as much. Connections that leave the
+// half-open state reach the Handler as always.
+type HalfOpenIgnorer interface {
+	IgnoresHalfOpen() bool
+}
+
 // Funcs adapts plain functions to a Handler; nil fields are skipped.
 type Funcs struct {
 	OnOpen     func(c *Conn)
@@ -98,6 +109,10 @@ type Funcs struct {
 	OnReceived func(c *Conn, d Data)
 	OnClose    func(c *Conn, r Reason)
 }
+
+// IgnoresHalfOpen implements HalfOpenIgnorer: with neither OnOpen nor
+// OnClose, a connection that closes half-open has nothing to tell.
+func (f Funcs) IgnoresHalfOpen() bool { return f.OnOpen == nil && f.OnClose == nil }
 
 // Opened implements Handler.
 func (f Funcs) Opened(c *Conn) {

@@ -19,6 +19,16 @@ type multi struct {
 // not allocate on every call.
 type ctxSlots struct{ v []any }
 
+// IgnoresHalfOpen implements HalfOpenIgnorer: when every handler does.
+func (m *multi) IgnoresHalfOpen() bool {
+	for _, h := range m.hs {
+		if x, ok := h.(HalfOpenIgnorer); !ok || !x.IgnoresHalfOpen() {
+			return false
+		}
+	}
+	return true
+}
+
 func (m *multi) Opened(c *Conn) {
 	var s *ctxSlots
 	if n := len(m.free); n > 0 {

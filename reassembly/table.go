@@ -17,6 +17,8 @@ type Table struct {
 	h     Handler
 	conns index
 	emb   embryos // half-open connections in compact form (embryo.go)
+	// the Handler does not want connections closed half-open (HalfOpenIgnorer)
+	quietHalfOpen bool
 	// a key with VLANs was seen: joining directions across VLAN stacks
 	// may be needed (vlanjoin.go)
 	sawVLAN bool
@@ -65,6 +67,9 @@ func NewTable(cfg Config, h Handler) *Table {
 	t.pool.allocs = &t.stats.BufAllocs
 	t.pool.oversize = &t.stats.OversizeSegs
 	t.pool.maxFree = cfg.MaxBuffer
+	if x, ok := h.(HalfOpenIgnorer); ok && x.IgnoresHalfOpen() {
+		t.quietHalfOpen = true
+	}
 	return t
 }
 
@@ -292,6 +297,8 @@ func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment, how int) *Conn {
 		t.conns.insert(c, h)
 		t.cacheKey, t.cacheConn = k, c
 		t.lru.pushFront(c)
+	} else {
+		c.transient = true
 	}
 	if how == openNew {
 		t.stats.Opened++
@@ -379,7 +386,9 @@ func (t *Table) freeHalves(c *Conn) {
 // drop forgets a closed connection and recycles it.
 func (t *Table) drop(c *Conn) {
 	t.freeHalves(c)
-	t.conns.remove(c, c.hash)
+	if !c.transient { // a replayed embryo was never indexed
+		t.conns.remove(c, c.hash)
+	}
 	if c.aliased {
 		t.conns.remove(c, c.aliasHash)
 	}
