@@ -87,6 +87,12 @@ func (h *liveHandler) Flush() {
 	}
 }
 
+// IgnoresHalfOpen passes the outputs' answer on (reassembly.HalfOpenIgnorer).
+func (h *liveHandler) IgnoresHalfOpen() bool {
+	x, ok := h.Handler.(reassembly.HalfOpenIgnorer)
+	return ok && x.IgnoresHalfOpen()
+}
+
 // runLive is `fastsniff -i`.
 func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 	lo := &o.live
@@ -174,6 +180,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		Snaplen:        lo.snaplen,
 		Filter:         o.filter,
 		MaxStreamBytes: uint64(lo.maxStream),
+		OuterFanout:    o.tunnel.outerFanout,
 		Reassembly:     o.reasm,
 		Decode:         o.decodeConfig(),
 		Handler: func(i int) reassembly.Handler {
