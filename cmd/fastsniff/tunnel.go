@@ -9,11 +9,13 @@ import (
 
 // tunnelOptions are the flags about encapsulated traffic.
 type tunnelOptions struct {
-	key   bool
-	names *decode.TunnelNames // with key: the chains' text for the conn log, shared by the workers
+	key         bool
+	outerFanout bool
+	names       *decode.TunnelNames // with key: the chains' text for the conn log, shared by the workers
 }
 
 func addTunnelFlags(fs *flag.FlagSet, t *tunnelOptions) {
+	fs.BoolVar(&t.outerFanout, "outer-fanout", false, "with -i: spread packets over the workers by the kernel's hash of the outer headers instead of the innermost flow (all flows of one tunnel then go to one worker)")
 	fs.BoolVar(&t.key, "tunnel-key", false, "add the tunnel (its chain of encapsulations and their ids: VNI, GRE key, ERSPAN session, TEID...) to the flow key, and name it in the conn log's tunnel field")
 }
 

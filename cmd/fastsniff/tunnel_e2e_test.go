@@ -120,3 +120,21 @@ func readConnLog(t *testing.T, path string) []connlog.Record {
 	}
 	return recs
 }
+
+func TestTunnelFlags(t *testing.T) {
+	o, err := parseArgs([]string{"-r", "x.pcap", "--tunnel-key", "--outer-fanout"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc, lc := o.decodeConfig(), o.connlogOptions()
+	if !o.tunnel.outerFanout || !dc.TunnelKey || dc.Names == nil || lc.Tunnels == nil {
+		t.Errorf("options %+v, decode %+v, conn log %+v", o.tunnel, dc, lc)
+	}
+	o, err = parseArgs([]string{"-r", "x.pcap"}, &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dc, lc := o.decodeConfig(), o.connlogOptions(); o.tunnel.outerFanout || dc.TunnelKey || dc.Names != nil || lc.Tunnels != nil {
+		t.Errorf("defaults: decode %+v, conn log %+v", dc, lc)
+	}
+}
