@@ -113,6 +113,7 @@ type Ring struct {
 	iface     string
 	hatype    uint16
 	pfd       [1]unix.PollFd
+	w         waiter
 
 	mu     sync.Mutex
 	stats  Stats
@@ -266,6 +267,7 @@ func open(cfg *Config, ifindex int) (r *Ring, err error) {
 		r.hatype = ll.Hatype
 	}
 	r.pfd[0] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN | unix.POLLERR}
+	newWaiter(r)
 	return r, nil
 }
 
@@ -399,32 +401,16 @@ func (r *Ring) ready() bool {
 }
 
 // Next returns the next block handed over by the kernel, waiting up to
-// timeout for one (poll). ok is false when none came in time; a negative
-// timeout does not wait. The block stays userspace's until Release, which
-// must be called before the next Next.
+// timeout for one. ok is false when none came in time; a negative timeout
+// does not wait. The block stays userspace's until Release, which must be
+// called before the next Next.
 func (r *Ring) Next(timeout time.Duration) (b Block, ok bool, err error) {
 	if !r.ready() {
 		if timeout < 0 {
 			return Block{}, false, nil
 		}
-		ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
-		r.pfd[0].Revents = 0
-		_, err := unix.Poll(r.pfd[:], ms)
-		if err != nil && err != unix.EINTR {
-			return Block{}, false, fmt.Errorf("afpacket: poll: %w", err)
-		}
-		if r.pfd[0].Revents&unix.POLLERR != 0 {
-			// an error queued on the socket (e.g. the interface went
-			// away): read it so it is reported once
-			if v, gerr := unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_ERROR); gerr == nil && v != 0 {
-				if unix.Errno(v) == unix.ENETDOWN {
-					return Block{}, false, fmt.Errorf("afpacket: interface %s went down or away: %w", r.iface, unix.Errno(v))
-				}
-				return Block{}, false, fmt.Errorf("afpacket: socket on %s: %w", r.iface, unix.Errno(v))
-			}
-		}
-		if r.pfd[0].Revents&unix.POLLNVAL != 0 {
-			return Block{}, false, errors.New("afpacket: socket closed")
+		if err := r.wait(timeout); err != nil {
+			return Block{}, false, err
 		}
 		if !r.ready() {
 			return Block{}, false, nil
@@ -432,6 +418,40 @@ func (r *Ring) Next(timeout time.Duration) (b Block, ok bool, err error) {
 	}
 	off := r.cur * r.blockSize
 	return ParseBlock(r.mem[off : off+r.blockSize : off+r.blockSize]), true, nil
+}
+
+// pollWait waits for the socket with poll(2): the fallback of wait when
+// the runtime's poller does not have the socket, and where it reported a
+// socket error.
+func (r *Ring) pollWait(timeout time.Duration) error {
+	ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
+	r.pfd[0].Revents = 0
+	_, err := unix.Poll(r.pfd[:], ms)
+	if err != nil && err != unix.EINTR {
+		return fmt.Errorf("afpacket: poll: %w", err)
+	}
+	if r.pfd[0].Revents&unix.POLLERR != 0 {
+		if err := r.sockErr(); err != nil {
+			return err
+		}
+	}
+	if r.pfd[0].Revents&unix.POLLNVAL != 0 {
+		return errors.New("afpacket: socket closed")
+	}
+	return nil
+}
+
+// sockErr reads (and so clears) an error queued on the socket, e.g. the
+// interface went away, so that it is reported once.
+func (r *Ring) sockErr() error {
+	v, err := unix.GetsockoptInt(r.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil || v == 0 {
+		return nil
+	}
+	if unix.Errno(v) == unix.ENETDOWN {
+		return fmt.Errorf("afpacket: interface %s went down or away: %w", r.iface, unix.Errno(v))
+	}
+	return fmt.Errorf("afpacket: socket on %s: %w", r.iface, unix.Errno(v))
 }
 
 // Release hands the current block back to the kernel and moves to the next
@@ -482,6 +502,6 @@ func (r *Ring) Close() error {
 		errs = append(errs, unix.Munmap(r.mem))
 		r.mem = nil
 	}
-	errs = append(errs, unix.Close(r.fd))
+	errs = append(errs, r.w.close(r.fd))
 	return errors.Join(errs...)
 }

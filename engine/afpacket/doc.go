@@ -14,7 +14,7 @@
 // are linked by tp_next_offset), then gives it back (TP_STATUS_KERNEL):
 //
 //	for {
-//		b, ok, err := r.Next(100 * time.Millisecond) // poll() with a timeout
+//		b, ok, err := r.Next(100 * time.Millisecond) // waits up to 100 ms
 //		if !ok { ... idle: advance clocks, check for shutdown ... }
 //		var f afpacket.Frame
 //		for b.Next(&f) {
@@ -22,6 +22,12 @@
 //		}
 //		r.Release() // the frames of b must not be used after this
 //	}
+//
+// Next waits in the Go runtime's poller (the socket is non-blocking and
+// registered with epoll, as a net.Conn is), not in a blocking poll(2): a
+// goroutine blocked in a system call keeps sysmon on its shortest tick,
+// which cost as much CPU as walking the blocks (wait.go); poll(2) remains
+// the fallback.
 //
 // block_status is read with an atomic load (acquire) and written back with
 // an atomic store (release), so the frame bytes the kernel wrote before it
