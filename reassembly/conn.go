@@ -39,6 +39,7 @@ type DirStats struct {
 	FIN       bool   // a FIN was seen
 	RST       bool   // a RST was seen
 	ZeroWin   bool   // a zero window was advertised
+	Bypassed  uint64 // payload bytes captured after Conn.Bypass, not reassembled
 }
 
 // Conn is one TCP connection. It belongs to the Table that made it and is
@@ -59,6 +60,8 @@ type Conn struct {
 	reason    Reason
 	midstream bool
 	transient bool // an embryo replayed only to be closed: not in the index
+	bypass    bool // Bypass was called: reassemble nothing more
+	bypassed  bool // and what was buffered then has been let go
 	// half[d] is direction d: what it sent, buffered, and its counters.
 	// The pair lives apart from the Conn and goes back to the Table when
 	// the connection closes: a closed connection lingering (Config.Linger)
@@ -149,6 +152,17 @@ func (c *Conn) State() State { return c.state }
 
 // CloseReason returns why the connection closed (ReasonNone while open).
 func (c *Conn) CloseReason() Reason { return c.reason }
+
+// Bypass asks the Table to reassemble nothing more of the connection
+// (encrypted traffic past its handshake, say): bytes buffered now are let
+// go undelivered, later payload is only counted (DirStats.Bypassed), and
+// the connection is still tracked (state, ACKs, FIN, RST, timeout, close).
+// A Handler may call it from any of its calls; the Table acts on it at the
+// connection's next packet or close.
+func (c *Conn) Bypass() { c.bypass = true }
+
+// Bypassed reports whether Bypass was called.
+func (c *Conn) Bypassed() bool { return c.bypass }
 
 // Midstream reports whether the connection was picked up without its SYN.
 func (c *Conn) Midstream() bool { return c.midstream }

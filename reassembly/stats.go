@@ -33,6 +33,7 @@ type Stats struct {
 	BufAllocs       uint64 // buffers allocated (steady state: stops growing)
 	OversizeSegs    uint64 // segments above the largest pooled buffer size
 	LeaseCopied     uint64 // leased payload bytes copied when their lease ended (Segment.Lease)
+	BypassedBytes   uint64 // payload bytes of bypassed connections not reassembled (Conn.Bypass)
 }
 
 // Add adds o's counters to s (Active and Buffered too: totals over
@@ -72,6 +73,7 @@ func (s *Stats) Add(o *Stats) {
 	s.BufAllocs += o.BufAllocs
 	s.OversizeSegs += o.OversizeSegs
 	s.LeaseCopied += o.LeaseCopied
+	s.BypassedBytes += o.BypassedBytes
 }
 
 // ClosedBy returns how many connections closed for reason r.

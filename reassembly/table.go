@@ -400,6 +400,9 @@ func (t *Table) drop(c *Conn) {
 
 // process handles one segment of direction d of an open connection.
 func (t *Table) process(c *Conn, d Dir, s *Segment) {
+	if c.bypass && !c.bypassed {
+		t.letGo(c)
+	}
 	h, p := &c.half[d], &c.half[d^1]
 	f := s.Flags
 	h.stats.Packets++
@@ -458,7 +461,12 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	if n > 0 || s.Truncated > 0 {
 		c.addHist(d, 'D')
 		if n > 0 {
-			t.insert(c, d, seq, s.Payload, s.lease(), s.TS)
+			if c.bypass {
+				h.stats.Bypassed += uint64(n)
+				t.stats.BypassedBytes += uint64(n)
+			} else {
+				t.insert(c, d, seq, s.Payload, s.lease(), s.TS)
+			}
 		}
 	}
 	if !h.maxValid || h.maxEnd.LessThan(end) {
@@ -476,7 +484,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 			c.state = StateClosing
 		}
 	}
-	if h.finSeen && h.nextOff >= h.finOff {
+	if h.finSeen && (h.nextOff >= h.finOff || c.bypass) {
 		h.done = true
 	}
 	if len(h.segs) > 0 {
@@ -509,6 +517,10 @@ func (t *Table) ack(c *Conn, pd Dir, a Seq, ts int64) {
 		return
 	}
 	if p.ackValid && !p.ack.LessThan(a) {
+		return
+	}
+	if c.bypass { // nothing to deliver: ACKed bytes were not kept
+		p.ackValid, p.ack = true, a
 		return
 	}
 	if p.ackValid {
@@ -560,6 +572,17 @@ func (t *Table) reset(c *Conn, d Dir, s *Segment) {
 	c.rstDir = d
 }
 
+// letGo releases what a bypassed connection holds, undelivered.
+func (t *Table) letGo(c *Conn) {
+	for d := range c.half {
+		h := &c.half[d]
+		for len(h.segs) > 0 {
+			t.popSeg(c, h)
+		}
+	}
+	c.bypassed = true
+}
+
 // force delivers everything direction d holds, unACKed, holes as gaps.
 func (t *Table) force(c *Conn, d Dir, ts int64) {
 	t.stats.Forced++
@@ -598,8 +621,12 @@ func (t *Table) close(c *Conn, r Reason) {
 	if c.state == StateClosed {
 		return
 	}
-	t.drain(c, FromClient, t.now)
-	t.drain(c, FromServer, t.now)
+	if c.bypass {
+		t.letGo(c)
+	} else {
+		t.drain(c, FromClient, t.now)
+		t.drain(c, FromServer, t.now)
+	}
 	c.state, c.reason = StateClosed, r
 	t.stats.Closed[r]++
 	t.stats.Active--
