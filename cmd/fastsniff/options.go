@@ -31,6 +31,8 @@ type options struct {
 	http       httpOptions    // --http-* (http.go)
 	ssl        sslOptions     // --ssl-log, --tls-bypass (ssl.go)
 	metrics    metricsOptions // --metrics (metrics.go)
+	memory     memoryOptions  // --max-memory (memory.go)
+	evictions  *evictions     // what the budget evicted (memory.go)
 	nats       natsOptions    // --nats*, --sensor, --spool* (nats.go)
 	write      writeOptions   // -w, -C, -G, -W (pcapout.go)
 	rotate     rotateOptions  // --rotate, --rotate-gzip, the log files (logfiles.go)
@@ -67,6 +69,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&overlap, "overlap", "first", "which copy of overlapping bytes wins: first or last")
 	fs.StringVar(&delivery, "delivery", "ack", "when bytes are delivered: ack (once the peer ACKed them) or immediate")
 	fs.BoolVar(&o.reasm.IgnoreVLAN, "no-vlan-key", false, "leave VLAN ids out of the flow key")
+	fs.BoolVar(&o.reasm.NoVLANJoin, "no-vlan-join", false, "keep a connection's directions apart when they arrive with different VLAN stacks (by default they are joined when the sequence numbers agree)")
 	fs.BoolVar(&o.reasm.NoMidstream, "no-midstream", false, "ignore connections whose SYN was not captured")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile to `FILE`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile to `FILE` at exit")
@@ -75,10 +78,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	addHTTPFlags(fs, &o.http)
 	addSSLFlags(fs, &o.ssl)
 	addMetricsFlags(fs, &o.metrics)
+	addMemoryFlags(fs, &o.memory)
 	addNATSFlags(fs, &o.nats, stderr)
 	addWriteFlags(fs, &o.write)
-	addRotateFlags(fs, &o.rotate)
 	addTunnelFlags(fs, &o.tunnel)
+	addRotateFlags(fs, &o.rotate)
 	fs.BoolVar(&o.version, "version", false, "print the version and build information, and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: fastsniff -r FILE [-r FILE...] [flags] [FILTER...]\n       fastsniff -i IFACE [flags] [FILTER...]\n       fastsniff collect --nats URL[,URL...] [flags] (see fastsniff collect -h)\n\nFILTER is a tcpdump (pcap-filter) expression.\n\n")
@@ -135,5 +139,6 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	if o.workers < 1 || o.workers > 1024 {
 		return nil, fmt.Errorf("--workers %d: want 1 to 1024", o.workers)
 	}
+	applyMemory(o, stderr) // memory.go
 	return o, nil
 }
