@@ -261,6 +261,9 @@ var plain = append([]metric{
 	counter("connections_opened_total", "TCP connections created.", func(s *Snapshot) uint64 { return s.Reassembly.Opened }),
 	counter("connections_midstream_total", "Of those, connections picked up without their SYN.", func(s *Snapshot) uint64 { return s.Reassembly.Midstream }),
 	gauge("connections_active", "TCP connections open now.", func(s *Snapshot) uint64 { return s.Reassembly.Active }),
+	gauge("connections_half_open", "Of those, half-open ones (one side seen, no payload yet) held in compact form.", func(s *Snapshot) uint64 { return s.Reassembly.HalfOpen }),
+	counter("connections_evicted_half_open_total", "Half-open connections evicted by the memory budget, oldest first.", func(s *Snapshot) uint64 { return s.Reassembly.EvictedHalfOpen }),
+	counter("connections_evicted_buffered_total", "Connections evicted by the memory budget while holding buffered bytes (delivered, flagged, first).", func(s *Snapshot) uint64 { return s.Reassembly.EvictedBuffered }),
 
 	httpCounter("http_connections_total", "Connections recognised as HTTP.", func(h *httplog.Stats) uint64 { return h.HTTP.HTTPConns }),
 	httpCounter("http_ignored_connections_total", "Connections found not to be HTTP.", func(h *httplog.Stats) uint64 { return h.HTTP.NonHTTP }),

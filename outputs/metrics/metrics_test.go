@@ -51,6 +51,7 @@ func TestServer(t *testing.T) {
 	var rs reassembly.Stats
 	rs.Opened, rs.Midstream, rs.Active, rs.Gaps, rs.MissedBytes = 10, 2, 3, 4, 500
 	rs.Closed[reassembly.ReasonFIN], rs.Closed[reassembly.ReasonRST] = 6, 1
+	rs.HalfOpen, rs.EvictedHalfOpen, rs.EvictedBuffered, rs.Closed[reassembly.ReasonEvicted] = 2, 7, 1, 9
 	var ds decode.Stats
 	ds.TCP, ds.NotTCP, ds.Malformed = 90, 5, 2
 	ds.Reasons[decode.ReasonTCPShort] = 2
@@ -78,6 +79,10 @@ func TestServer(t *testing.T) {
 		"fastsniff_connections_opened_total":                   10,
 		"fastsniff_connections_midstream_total":                2,
 		"fastsniff_connections_active":                         3,
+		"fastsniff_connections_half_open":                      2,
+		"fastsniff_connections_evicted_half_open_total":        7,
+		"fastsniff_connections_evicted_buffered_total":         1,
+		`fastsniff_connections_closed_total{reason="evicted"}`: 9,
 		"fastsniff_reassembly_gaps_total":                      4,
 		"fastsniff_reassembly_missed_bytes_total":              500,
 		`fastsniff_connections_closed_total{reason="fin"}`:     6,
