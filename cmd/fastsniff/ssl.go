@@ -18,7 +18,7 @@ type sslOptions struct {
 
 func addSSLFlags(fs *flag.FlagSet, o *sslOptions) {
 	fs.StringVar(&o.log, "ssl-log", "", "write one JSON line per TLS connection to `PATH` (- for stdout); see outputs/ssllog/FIELDS.md")
-	fs.BoolVar(&o.bypass, "tls-bypass", true, "with --ssl-log: stop reassembling a TLS connection once its handshake is complete (never with --flows or --digest, which need every byte)")
+	fs.BoolVar(&o.bypass, "tls-bypass", true, "with --ssl-log: stop reassembling a TLS connection once its handshake is complete (never with --flows, --digest or -w, which need every byte)")
 }
 
 // sslOutput is the TLS log of a run. Its per-worker Handler wraps the
@@ -32,7 +32,9 @@ func openSSL(o *options, stdout io.Writer) (*sslOutput, error) {
 	if o.ssl.log == "" {
 		return nil, nil
 	}
-	opt := ssllog.Options{Bypass: o.ssl.bypass && o.flowsDir == "" && !o.digest}
+	// every byte is needed by the stream files and the digests, and -w
+	// must write whole packets, which a kernel bypass would cut
+	opt := ssllog.Options{Bypass: o.ssl.bypass && o.flowsDir == "" && !o.digest && o.write.path == ""}
 	var log *ssllog.Log
 	if o.ssl.log == "-" {
 		log = ssllog.New(stdout, opt)

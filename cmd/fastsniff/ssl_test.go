@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/fastsniff/fastsniff/outputs/connlog"
+	"github.com/fastsniff/fastsniff/reassembly"
 	"github.com/fastsniff/fastsniff/tlsinfo/tlstest"
 )
 
@@ -262,5 +264,35 @@ func TestSSLLogLiveBypass(t *testing.T) {
 	}
 	if n := strings.Count(string(cb), `"tls_bypassed":true`); n != len(recs) {
 		t.Errorf("%d conn lines marked tls_bypassed: %s", n, cb)
+	}
+}
+
+// TestSSLBypassNeedsNoBytes: the bypass is off whenever an output needs
+// every byte or every whole packet.
+func TestSSLBypassNeedsNoBytes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{nil, true},
+		{[]string{"--tls-bypass=false"}, false},
+		{[]string{"--digest"}, false},
+		{[]string{"--flows", t.TempDir()}, false},
+		{[]string{"-w", filepath.Join(t.TempDir(), "out.pcap")}, false},
+	} {
+		o, err := parseArgs(append([]string{"-r", "x.pcap", "--ssl-log", "-"}, tc.args...), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := openSSL(o, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := s.log.Handler(nil)
+		h.SetBypass(func(*reassembly.Conn) {})
+		if got := h.OnBypass != nil; got != tc.want {
+			t.Errorf("%v: bypass %v, want %v", tc.args, got, tc.want)
+		}
+		_ = s.log.Close()
 	}
 }
