@@ -199,6 +199,9 @@ func TestLiveRotateAndHangup(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr)
 		}
+		if !strings.Contains(stderr, " 0 dropped") {
+			t.Errorf("-w dropped packets: %s", stderr)
+		}
 		pcaps, _ := filepath.Glob(filepath.Join(pdir, "p-*.pcap"))
 		if len(pcaps) < 2 {
 			t.Errorf("%d -G files, want at least 2", len(pcaps))

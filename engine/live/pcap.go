@@ -1,6 +1,8 @@
 package live
 
 import (
+	"time"
+
 	"github.com/fastsniff/fastsniff/engine/afpacket"
 	"github.com/fastsniff/fastsniff/engine/decode"
 )
@@ -16,9 +18,15 @@ func (lw *lworker) writePcap(f *afpacket.Frame) {
 	lw.pcap.Write(lw.link, f.TS, f.Data, wire)
 }
 
-// sendPcap hands the worker's buffer of frames to the pcap writer.
+// sendPcap hands the worker's buffer of frames to the pcap writer (when
+// idle and at the end).
 func (lw *lworker) sendPcap() {
 	if lw.pcap != nil {
 		lw.pcap.Flush()
 	}
 }
+
+// pcapHold is how long a worker fills its pcap buffer before handing it
+// over: not one mostly empty buffer per ring block (every block timeout),
+// which would leave the writer little slack.
+const pcapHold = 100 * time.Millisecond

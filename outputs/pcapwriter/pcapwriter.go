@@ -85,9 +85,10 @@ type Stats struct {
 }
 
 type chunk struct {
-	buf  []byte
-	n    uint64
-	link decode.LinkType // of every packet in buf
+	buf   []byte
+	n     uint64
+	link  decode.LinkType // of every packet in buf
+	first int64           // time of the first packet
 }
 
 // Writer is one -w output: a writer goroutine and its buffers.
@@ -218,7 +219,7 @@ func (s *Sink) write(link decode.LinkType, ts int64, data []byte, wireLen int, t
 				return
 			}
 		}
-		s.c, c.link = c, link
+		s.c, c.link, c.first = c, link, ts
 	}
 	le := binary.LittleEndian
 	b := c.buf
@@ -250,6 +251,16 @@ func (s *Sink) Flush() {
 	}
 	s.c = nil
 	s.w.q <- c
+}
+
+// FlushAfter is Flush once the buffer's first packet is d older than now
+// (packet time): a capture goroutine calls it after every batch, so that
+// the buffers go to the writer full or at least d apart, not one mostly
+// empty buffer per batch.
+func (s *Sink) FlushAfter(now int64, d time.Duration) {
+	if c := s.c; c != nil && now-c.first >= int64(d) {
+		s.Flush()
+	}
 }
 
 // Reopen asks the writer to close the current file and create it anew

@@ -428,3 +428,30 @@ func BenchmarkPcapgoWritePacket(b *testing.B) {
 	}
 	_ = bw.Flush()
 }
+
+// TestFlushAfter: a Sink keeps its buffer until its first packet is d old
+// (packet time), then hands it over.
+func TestFlushAfter(t *testing.T) {
+	w, err := New(Config{Path: "-", Stdout: io.Discard, Wait: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := w.Sink()
+	data := make([]byte, 100)
+	s.Write(decode.LinkEthernet, base, data, len(data))
+	s.FlushAfter(base+int64(50*time.Millisecond), 100*time.Millisecond)
+	if s.c == nil || s.c.n != 1 {
+		t.Fatal("flushed before 100 ms")
+	}
+	s.Write(decode.LinkEthernet, base+int64(90*time.Millisecond), data, len(data))
+	s.FlushAfter(base+int64(100*time.Millisecond), 100*time.Millisecond)
+	if s.c != nil {
+		t.Fatal("not flushed after 100 ms")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if st := w.Stats(); st.Written != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
