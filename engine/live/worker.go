@@ -33,8 +33,6 @@ type lworker struct {
 
 	cut   uint64
 	lease uint32 // of the block being processed (reassembly.Segment.Lease)
-	hold  int      // blocks kept under their lease after their walk (holdBlocks)
-	held  []uint32 // their leases, oldest first (hold.go)
 
 	// published once per block for the status goroutine and Snapshot
 	frames        atomic.Uint64
@@ -46,7 +44,7 @@ type lworker struct {
 }
 
 func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapwriter.Writer) *lworker {
-	lw := &lworker{id: id, ring: ring, link: link, hold: holdBlocks}
+	lw := &lworker{id: id, ring: ring, link: link}
 	if pw != nil {
 		lw.pcap = pw.Sink()
 	}
@@ -87,25 +85,21 @@ func (lw *lworker) run(stop *atomic.Bool) error {
 			break
 		}
 		if !ok {
-			lw.releaseHeld()
 			lw.idle(time.Now().UnixNano())
 			continue
 		}
-		if lw.block(&b) {
-			lw.ring.Release()
-		}
+		lw.block(&b)
+		lw.ring.Release()
 	}
 	for i := 0; err == nil && i < lw.ring.NumBlocks(); i++ {
 		b, ok, _ := lw.ring.Next(-1)
 		if !ok {
 			break
 		}
-		if lw.block(&b) {
-			lw.ring.Release()
-		}
+		lw.block(&b)
+		lw.ring.Release()
 	}
 	lw.w.Flush(reassembly.ReasonShutdown)
-	lw.releaseHeld()
 	lw.publish()
 	lw.sendPcap()
 	if lw.flush != nil {
@@ -126,10 +120,9 @@ func (lw *lworker) idle(now int64) {
 
 // block processes every frame of b. The frames are decoded in place and
 // their payloads fed under a lease on the block: what the peer ACKs
-// within the block (or the next lw.hold blocks) is delivered from the ring
-// itself; what still waits when the lease ends is copied then. It reports
-// whether the caller gives the oldest block it holds back to the kernel.
-func (lw *lworker) block(b *afpacket.Block) bool {
+// within the block is delivered from the ring itself; what still waits
+// when the block is done is copied then, and the block can be released.
+func (lw *lworker) block(b *afpacket.Block) {
 	var f afpacket.Frame
 	var frames, bytes uint64
 	now := b.LastTS()
@@ -166,7 +159,7 @@ func (lw *lworker) block(b *afpacket.Block) bool {
 			now = f.TS
 		}
 	}
-	release := lw.retire()
+	lw.w.EndLease(lw.lease)
 	lw.w.Advance(now)
 	lw.w.Publish()
 	lw.frames.Add(frames)
@@ -175,7 +168,6 @@ func (lw *lworker) block(b *afpacket.Block) bool {
 	if lw.pcap != nil {
 		lw.pcap.FlushAfter(now, pcapHold)
 	}
-	return release
 }
 
 // publish makes the decoder counters visible to Snapshot.
