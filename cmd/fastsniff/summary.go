@@ -21,6 +21,7 @@ func printSummary(w io.Writer, s *offline.Summary) {
 	}
 	fmt.Fprintf(w, "packets %d (%d bytes), tcp segments %d, filtered %d, not tcp %d, malformed %d\n",
 		s.Packets, s.Bytes, s.Segments, s.Filtered, s.Decode.NotTCP, s.Decode.Malformed)
+	printTunnels(w, &s.Decode)
 	var by []string
 	for rs := reassembly.ReasonFIN; rs <= reassembly.ReasonShutdown; rs++ {
 		if n := r.ClosedBy(rs); n > 0 {

@@ -2,6 +2,9 @@ package main
 
 import (
 	"flag"
+	"fmt"
+	"io"
+	"strings"
 
 	"github.com/fastsniff/fastsniff/engine/decode"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
@@ -35,4 +38,19 @@ func (o *options) connlogOptions() connlog.Options {
 		opt.Tunnels = o.tunnel.names
 	}
 	return opt
+}
+
+// printTunnels adds the summary's tunnel line (nothing when no packet was
+// encapsulated): TCP segments found inside tunnels, layers opened by kind.
+func printTunnels(w io.Writer, st *decode.Stats) {
+	var by []string
+	for k := decode.TunnelKind(1); k < decode.NumTunnelKinds; k++ {
+		if n := st.TunnelLayers[k]; n > 0 {
+			by = append(by, fmt.Sprintf("%s %d", k, n))
+		}
+	}
+	if len(by) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "tunnels: %d tcp segments inside; layers opened: %s\n", st.Tunnelled, strings.Join(by, ", "))
 }

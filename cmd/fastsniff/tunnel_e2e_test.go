@@ -138,3 +138,15 @@ func TestTunnelFlags(t *testing.T) {
 		t.Errorf("defaults: decode %+v, conn log %+v", dc, lc)
 	}
 }
+
+// TestTunnelSummary: the summary counts what came through tunnels.
+func TestTunnelSummary(t *testing.T) {
+	var stderr bytes.Buffer
+	pcap := filepath.Join("..", "..", "testdata", "tunnels", "pcaps", "ak-erspan2-vxlan.pcap")
+	if code := run(context.Background(), []string{"-r", pcap}, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := "tunnels: 7 tcp segments inside; layers opened: gre 7, erspan2 7, vxlan 7\n"; !bytes.Contains(stderr.Bytes(), []byte(want)) {
+		t.Errorf("summary lacks %q:\n%s", want, stderr.String())
+	}
+}
