@@ -154,7 +154,6 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 		for i := 0; i < cnt; i++ {
 			p := &pkts[i]
 			now = max(now, p.TS)
-			var seg reassembly.Segment
 			d := dec
 			if skip && !fragsHeld {
 				// the common frame: only its owner decodes it (owner.go)
@@ -166,6 +165,7 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 					d = own
 				}
 			}
+			var seg reassembly.Segment // not zeroed for the skipped frames
 			res := decodeOne(p, accept, tap, d, &sum, &seg)
 			if res == decode.ResultFragment {
 				fragsHeld = true
@@ -173,7 +173,8 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			if res != decode.ResultTCP {
 				continue
 			}
-			if n > 1 && int(reassembly.FlowHash(&seg, flowHashNoVLAN(&cfg.Reassembly))%uint64(n)) != k {
+			// (a frame own decoded is this worker's: rawOwner is FlowHash)
+			if d == dec && n > 1 && int(reassembly.FlowHash(&seg, flowHashNoVLAN(&cfg.Reassembly))%uint64(n)) != k {
 				continue // another worker's flow
 			}
 			lend(&seg, p, ch.id)
