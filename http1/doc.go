@@ -50,6 +50,9 @@
 // ("HTTP/1.x NNN"): anything else makes the connection ignored at once,
 // usually on its first byte. A connection picked up midstream (or starting
 // with a gap) is scanned for a start line for up to Config.MaxSniff bytes.
+// A client that opens with a SOCKS4/4a/5 handshake is a SOCKS tunnel: the
+// handshake of each direction is skipped and HTTP is looked for after it
+// (socks.go).
 //
 // # Gaps and resynchronisation
 //

@@ -81,6 +81,7 @@ type ConnState struct {
 	depth   int
 	holdFor *Request
 	tunnel  [2]uint64
+	socks   *socksState // a SOCKS handshake first (socks.go)
 }
 
 // IsHTTP reports whether the connection was recognised as HTTP.
@@ -190,6 +191,11 @@ func (p *Parser) Feed(s *ConnState, c *reassembly.Conn, dir reassembly.Dir, d re
 	}
 	i := int(dir & 1)
 	ds := &s.d[i]
+	if x := s.socks; x != nil && (!x.done[i] || x.fresh[i]) || s.mode == modeDetect && x == nil && i == 0 && !ds.started && d.Offset == 0 && d.Gap == 0 && socksStart(d.Bytes) {
+		if !p.socks(s, i, &d) {
+			return
+		}
+	}
 	oc, ots := p.c, p.ts
 	p.c, p.ts = c, d.TS
 	if !ds.started {
