@@ -1,0 +1,63 @@
+package ssllog
+
+import (
+	"crypto/tls"
+	"io"
+	"testing"
+
+	"github.com/fastsniff/fastsniff/reassembly"
+	"github.com/fastsniff/fastsniff/tlsinfo/tlstest"
+)
+
+// TestHandlerAllocs: a connection's handshake, its bypassed data and its
+// line cost no allocation once the Handler's states and buffers exist.
+func TestHandlerAllocs(t *testing.T) {
+	srv, err := tlstest.SelfSigned("server.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccfg := &tls.Config{ServerName: "server.test", InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12}
+	scfg := &tls.Config{Certificates: []tls.Certificate{srv}, MaxVersion: tls.VersionTLS12}
+	r, err := tlstest.Exchange(ccfg, scfg, []byte("GET / HTTP/1.1\r\n\r\n"), 20000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bypass := range []bool{true, false} {
+		log := New(io.Discard, Options{Bypass: bypass, BufferSize: 1 << 20, FlushInterval: -1})
+		h := log.Handler(nil)
+		c := &reassembly.Conn{}
+		one := func() {
+			h.Opened(c)
+			var off [2]uint64
+			for _, ch := range r.Chunks {
+				for b := ch.Bytes; len(b) > 0; {
+					n := min(1448, len(b))
+					d := reassembly.Data{Bytes: b[:n], Offset: 0, TS: 1}
+					if ch.FromServer {
+						d.Offset = off[1]
+						h.Received(c, d)
+						off[1] += uint64(n)
+					} else {
+						d.Offset = off[0]
+						h.Sent(c, d)
+						off[0] += uint64(n)
+					}
+					b = b[n:]
+				}
+			}
+			h.Closed(c, reassembly.ReasonFIN)
+		}
+		one()
+		if n := testing.AllocsPerRun(20, one); n != 0 {
+			t.Errorf("bypass %v: %v allocations per connection", bypass, n)
+		}
+		h.Flush()
+		if err := log.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st := log.Stats()
+		if st.Logged != 22 || st.TLS.Established != 22 || bypass != (st.Bypassed == 22 && st.BypassedBytes >= 22*20000) {
+			t.Errorf("bypass %v: stats %+v", bypass, st)
+		}
+	}
+}
