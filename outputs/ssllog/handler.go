@@ -54,6 +54,7 @@ type conn struct {
 	tls      tlsinfo.Conn
 	inner    any
 	bypassed bool
+	logged   bool // the line was written (at the handshake's end)
 	skipped  uint64
 }
 
@@ -105,14 +106,21 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data
 	}
 	if cs.tls.Active() {
 		h.p.Feed(&cs.tls, tlsinfo.Dir(dir), d.Bytes, d.Gap, d.TS)
-		if h.bypass && cs.tls.Info.Complete() {
-			// these bytes still go on (they end the handshake), later
-			// ones are skipped
-			cs.bypassed = true
-			h.bypassed++
-			if h.OnBypass != nil {
-				h.OnBypass(c)
+		if cs.tls.Info.Complete() {
+			if h.bypass {
+				// these bytes still go on (they end the handshake),
+				// later ones are skipped
+				cs.bypassed = true
+				h.bypassed++
+				if h.OnBypass != nil {
+					h.OnBypass(c)
+				}
 			}
+			// nothing more can change the line: write it now, as Zeek
+			// does at the handshake's end, not at a close that may be
+			// hours away
+			h.line(c, cs)
+			cs.logged = true
 		}
 	}
 	c.Ctx = cs.inner
@@ -144,21 +152,21 @@ func (h *Handler) Bypassed() (bool, uint64) {
 	return h.closing.bypassed, h.closing.skipped
 }
 
-// Closed implements reassembly.Handler: a TLS connection's line is
-// written.
+// Closed implements reassembly.Handler: the line of a TLS connection
+// whose handshake did not complete is written.
 func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	cs := h.ctx(c)
 	h.closing = cs
 	c.Ctx = cs.inner
 	h.inner.Closed(c, r)
 	h.closing = nil
-	if cs.tls.IsTLS() {
+	if cs.tls.IsTLS() && !cs.logged {
 		h.line(c, cs)
 	}
 	h.bypassedBytes += cs.skipped
 	h.p.Reset(&cs.tls)
 	cs.inner = nil
-	cs.bypassed = false
+	cs.bypassed, cs.logged = false, false
 	cs.skipped = 0
 	h.free.Release(c, cs)
 	if h.events++; h.events%32 == 0 {
@@ -172,8 +180,8 @@ const infoSize = int(unsafe.Sizeof(tlsinfo.Info{}))
 // A line travels to the writer as a record (pipe.AppendHeader, op 1):
 // arg is the length of the connection's JSON prefix (uid and id.*),
 // followed by the raw tlsinfo.Info value (infoSize bytes; the writer is
-// in the same process) and the leaf certificate's DER; id holds the
-// skipped byte count, its top bit says the connection was bypassed.
+// in the same process) and the leaf certificate's DER; id is 1 when the
+// connection is bypassed.
 const opLine = 1
 
 func (h *Handler) line(c *reassembly.Conn, cs *conn) {
@@ -182,9 +190,9 @@ func (h *Handler) line(c *reassembly.Conn, cs *conn) {
 	}
 	wasEmpty := len(h.buf) == 0
 	n := len(h.buf)
-	id := cs.skipped
+	var id uint64
 	if cs.bypassed {
-		id |= 1 << 63
+		id = 1
 	}
 	h.buf = pipe.AppendHeader(h.buf, opLine, id, 0, 0)
 	start := len(h.buf)

@@ -5,7 +5,9 @@
 // every field.
 //
 // The handshakes are read by package tlsinfo from the streams of a
-// reassembly.Table. A line is written when the connection closes.
+// reassembly.Table. A line is written when the handshake is complete
+// (tlsinfo's Complete: nothing later can change it), or at the close of a
+// connection whose handshake never completed.
 //
 // # Use
 //
@@ -23,7 +25,7 @@
 // # Threading
 //
 // As in packages connlog and httplog: a Handler belongs to one worker
-// goroutine and takes no locks on the packet path. At a close it copies
+// goroutine and takes no locks on the packet path. When it writes a line it copies
 // the connection's tlsinfo.Info (a value), its leaf certificate and its
 // uid and endpoints into a per-worker buffer; full buffers (or buffers
 // older than FlushInterval) go to one writer goroutine through a bounded

@@ -34,7 +34,7 @@ func (w *writer) consume(b []byte) error {
 		prefix := p[:arg]
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&w.info)), infoSize), p[arg:int(arg)+infoSize])
 		leaf := p[int(arg)+infoSize:]
-		w.lines = appendLine(w.lines, prefix, &w.info, leaf, id>>63 == 1, id&^(1<<63))
+		w.lines = appendLine(w.lines, prefix, &w.info, leaf, id == 1)
 	}
 	_, err := w.out.Write(w.lines)
 	return err
@@ -50,7 +50,7 @@ func (w *writer) finish(err error) error {
 }
 
 // appendLine formats one connection's line (FIELDS.md).
-func appendLine(b, prefix []byte, i *tlsinfo.Info, leaf []byte, bypassed bool, skipped uint64) []byte {
+func appendLine(b, prefix []byte, i *tlsinfo.Info, leaf []byte, bypassed bool) []byte {
 	b = append(b, `{"ts":`...)
 	b = connlog.AppendTime(b, i.TS)
 	b = append(b, prefix...)
@@ -142,8 +142,6 @@ func appendLine(b, prefix []byte, i *tlsinfo.Info, leaf []byte, bypassed bool, s
 	}
 	if bypassed {
 		b = appendBool(b, "bypassed", true)
-		b = append(b, `,"bypassed_bytes":`...)
-		b = jsonw.AppendUint(b, skipped)
 	}
 	return append(b, "}\n"...)
 }
