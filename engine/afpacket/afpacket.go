@@ -101,14 +101,16 @@ func (s *Stats) Add(o Stats) {
 }
 
 // Ring is one AF_PACKET socket and its TPACKET_V3 ring. Next, Release and
-// the Blocks they return belong to one goroutine; Stats may be called from
+// the Blocks they return belong to one goroutine, which may hold several
+// blocks at a time (Release gives back the oldest); Stats may be called from
 // any; Close must be called once nothing uses the ring any more.
 type Ring struct {
 	fd        int
 	mem       []byte
 	blockSize int
 	numBlocks int
-	cur       int
+	cur       int // the next block to read
+	held      int // blocks read and not yet released: the ones before cur
 	ifindex   int
 	iface     string
 	hatype    uint16
@@ -395,15 +397,17 @@ func (r *Ring) status(i int) *uint32 {
 	return (*uint32)(unsafe.Pointer(&r.mem[i*r.blockSize+bdStatus]))
 }
 
-// ready reports whether the current block belongs to userspace.
+// ready reports whether the next block belongs to userspace (and is not
+// one userspace still holds: a full lap of held blocks).
 func (r *Ring) ready() bool {
-	return atomic.LoadUint32(r.status(r.cur))&unix.TP_STATUS_USER != 0
+	return r.held < r.numBlocks && atomic.LoadUint32(r.status(r.cur))&unix.TP_STATUS_USER != 0
 }
 
 // Next returns the next block handed over by the kernel, waiting up to
 // timeout for one. ok is false when none came in time; a negative timeout
-// does not wait. The block stays userspace's until Release, which must be
-// called before the next Next.
+// does not wait. The block stays userspace's until Release: blocks are
+// returned and released in ring order, and a reader may hold a few (the
+// kernel fills the others meanwhile).
 func (r *Ring) Next(timeout time.Duration) (b Block, ok bool, err error) {
 	if !r.ready() {
 		if timeout < 0 {
@@ -417,7 +421,12 @@ func (r *Ring) Next(timeout time.Duration) (b Block, ok bool, err error) {
 		}
 	}
 	off := r.cur * r.blockSize
-	return ParseBlock(r.mem[off : off+r.blockSize : off+r.blockSize]), true, nil
+	b = ParseBlock(r.mem[off : off+r.blockSize : off+r.blockSize])
+	r.held++
+	if r.cur++; r.cur == r.numBlocks {
+		r.cur = 0
+	}
+	return b, true, nil
 }
 
 // pollWait waits for the socket with poll(2): the fallback of wait when
@@ -454,15 +463,23 @@ func (r *Ring) sockErr() error {
 	return fmt.Errorf("afpacket: socket on %s: %w", r.iface, unix.Errno(v))
 }
 
-// Release hands the current block back to the kernel and moves to the next
-// one. No frame of the block may be used afterwards.
+// Release hands the oldest block Next returned and not yet released back
+// to the kernel (none: a no-op). No frame of it may be used afterwards.
 func (r *Ring) Release() {
-	atomic.StoreUint32(r.status(r.cur), unix.TP_STATUS_KERNEL)
-	r.cur++
-	if r.cur == r.numBlocks {
-		r.cur = 0
+	if r.held == 0 {
+		return
 	}
+	i := r.cur - r.held
+	if i < 0 {
+		i += r.numBlocks
+	}
+	atomic.StoreUint32(r.status(i), unix.TP_STATUS_KERNEL)
+	r.held--
 }
+
+// Held returns the number of blocks Next returned and Release did not yet
+// give back.
+func (r *Ring) Held() int { return r.held }
 
 // Stats reads the kernel counters (which the read resets) and returns the
 // totals since the socket was opened. After Close it returns the last

@@ -32,7 +32,9 @@ type lworker struct {
 	pcap      *pcapwriter.Sink // nil without Config.Pcap
 
 	cut   uint64
-	lease uint32 // of the block being processed (reassembly.Segment.Lease)
+	lease uint32   // of the block being processed (reassembly.Segment.Lease)
+	hold  int      // blocks kept under their lease after their walk (holdBlocks)
+	held  []uint32 // their leases, oldest first (hold.go)
 
 	// published once per block for the status goroutine and Snapshot
 	frames        atomic.Uint64
@@ -44,7 +46,7 @@ type lworker struct {
 }
 
 func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapwriter.Writer) *lworker {
-	lw := &lworker{id: id, ring: ring, link: link}
+	lw := &lworker{id: id, ring: ring, link: link, hold: holdFor(ring)}
 	if pw != nil {
 		lw.pcap = pw.Sink()
 	}
@@ -85,21 +87,25 @@ func (lw *lworker) run(stop *atomic.Bool) error {
 			break
 		}
 		if !ok {
+			lw.releaseHeld()
 			lw.idle(time.Now().UnixNano())
 			continue
 		}
-		lw.block(&b)
-		lw.ring.Release()
+		if lw.block(&b) {
+			lw.ring.Release()
+		}
 	}
 	for i := 0; err == nil && i < lw.ring.NumBlocks(); i++ {
 		b, ok, _ := lw.ring.Next(-1)
 		if !ok {
 			break
 		}
-		lw.block(&b)
-		lw.ring.Release()
+		if lw.block(&b) {
+			lw.ring.Release()
+		}
 	}
 	lw.w.Flush(reassembly.ReasonShutdown)
+	lw.releaseHeld()
 	lw.publish()
 	lw.sendPcap()
 	if lw.flush != nil {
@@ -120,9 +126,10 @@ func (lw *lworker) idle(now int64) {
 
 // block processes every frame of b. The frames are decoded in place and
 // their payloads fed under a lease on the block: what the peer ACKs
-// within the block is delivered from the ring itself; what still waits
-// when the block is done is copied then, and the block can be released.
-func (lw *lworker) block(b *afpacket.Block) {
+// within the block (or the next lw.hold blocks) is delivered from the ring
+// itself; what still waits when the lease ends is copied then. It reports
+// whether the caller gives the oldest block it holds back to the kernel.
+func (lw *lworker) block(b *afpacket.Block) bool {
 	var f afpacket.Frame
 	var frames, bytes uint64
 	now := b.LastTS()
@@ -159,7 +166,7 @@ func (lw *lworker) block(b *afpacket.Block) {
 			now = f.TS
 		}
 	}
-	lw.w.EndLease(lw.lease)
+	release := lw.retire()
 	lw.w.Advance(now)
 	lw.w.Publish()
 	lw.frames.Add(frames)
@@ -168,6 +175,7 @@ func (lw *lworker) block(b *afpacket.Block) {
 	if lw.pcap != nil {
 		lw.pcap.FlushAfter(now, pcapHold)
 	}
+	return release
 }
 
 // publish makes the decoder counters visible to Snapshot.
