@@ -18,6 +18,7 @@ var liveOnlyFlags = map[string]bool{
 	"Z":                true,
 	"max-stream-bytes": true,
 	"netns":            true,
+	"outer-fanout":     true,
 }
 
 // offlineOnlyFlags mean something only when reading files (-r).

@@ -239,6 +239,7 @@ func TestFlagModes(t *testing.T) {
 	liveValues := map[string]string{
 		"ring-size": "32", "block-size": "64", "block-timeout": "5ms", "no-promisc": "",
 		"s": "1500", "Z": "nobody", "max-stream-bytes": "1m", "netns": "/run/netns/x",
+		"outer-fanout": "",
 	}
 	// every flag there is, from the usage (-h)
 	var usage bytes.Buffer

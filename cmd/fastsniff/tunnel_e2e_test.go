@@ -122,7 +122,7 @@ func readConnLog(t *testing.T, path string) []connlog.Record {
 }
 
 func TestTunnelFlags(t *testing.T) {
-	o, err := parseArgs([]string{"-r", "x.pcap", "--tunnel-key", "--outer-fanout"}, &bytes.Buffer{})
+	o, err := parseArgs([]string{"-i", "lo", "--tunnel-key", "--outer-fanout"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
