@@ -12,9 +12,9 @@ func TestBypassFromHandler(t *testing.T) {
 	sc := defScript()
 	pkts := cat(handshake(), []pkt{
 		{from: 'c', flags: "P.", seq: 1, ack: 1, data: "hello"},
-		{from: 'c', flags: "P.", seq: 6, ack: 1, data: "buffered"}, // waiting for its ACK when the Table acts
-		{from: 's', flags: "P.", seq: 1, ack: 6, data: "world"},    // delivers "hello": the handler bypasses
-		{from: 'c', flags: "P.", seq: 14, ack: 6, data: "later"},   // the Table lets "buffered" go
+		{from: 'c', flags: "P.", seq: 6, ack: 1, data: "buffered"},  // waiting for its ACK when the Table acts
+		{from: 's', flags: "P.", seq: 1, ack: 6, data: "world"},     // delivers "hello": the handler bypasses
+		{from: 'c', flags: "P.", seq: 14, ack: 6, data: "later"},    // the Table lets "buffered" go
 		{from: 's', flags: "P.", seq: 6, ack: 19, data: "response"}, // ACKs all of it
 		{from: 'c', flags: "F.", seq: 19, ack: 14, ts: time.Second},
 		{from: 's', flags: "F.", seq: 14, ack: 20, ts: time.Second},
