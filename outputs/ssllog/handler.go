@@ -31,6 +31,7 @@ type Handler struct {
 	since time.Time
 
 	free          connstate.Free[conn]
+	freeTLS       []*tlsinfo.Conn // parser states not in use
 	logged        uint64
 	bypassed      uint64
 	bypassedBytes uint64
@@ -48,10 +49,12 @@ type published struct {
 
 var _ reassembly.Handler = (*Handler)(nil)
 
-// conn is the per-connection state: the parser's, the inner handler's
-// Conn.Ctx, and the bypass.
+// conn is the per-connection state: the inner handler's Conn.Ctx, the
+// bypass, and the parser's state while the handshake is being read (about
+// 1.5 KiB, given back once the line is written or the connection is found
+// not to be TLS, so that a long connection keeps only this small part).
 type conn struct {
-	tls      tlsinfo.Conn
+	tls      *tlsinfo.Conn
 	inner    any
 	bypassed bool
 	logged   bool // the line was written (at the handshake's end)
@@ -77,7 +80,26 @@ func (l *Log) Handler(inner reassembly.Handler) *Handler {
 	})
 }
 
-func (h *Handler) newConn() *conn { return h.free.Get(connstate.New[conn]) }
+func (h *Handler) newConn() *conn {
+	cs := h.free.Get(connstate.New[conn])
+	if n := len(h.freeTLS); n > 0 {
+		cs.tls = h.freeTLS[n-1]
+		h.freeTLS[n-1] = nil
+		h.freeTLS = h.freeTLS[:n-1]
+	} else {
+		cs.tls = new(tlsinfo.Conn)
+	}
+	return cs
+}
+
+// dropTLS gives the parser's state of cs back.
+func (h *Handler) dropTLS(cs *conn) {
+	if cs.tls != nil {
+		h.p.Reset(cs.tls)
+		h.freeTLS = append(h.freeTLS, cs.tls)
+		cs.tls = nil
+	}
+}
 
 // Opened implements reassembly.Handler.
 func (h *Handler) Opened(c *reassembly.Conn) {
@@ -104,9 +126,12 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data
 		cs.skipped += uint64(len(d.Bytes))
 		return
 	}
-	if cs.tls.Active() {
-		h.p.Feed(&cs.tls, tlsinfo.Dir(dir), d.Bytes, d.Gap, d.TS)
-		if cs.tls.Info.Complete() {
+	if t := cs.tls; t != nil && t.Active() {
+		h.p.Feed(t, tlsinfo.Dir(dir), d.Bytes, d.Gap, d.TS)
+		switch {
+		case !t.Active() && !t.IsTLS():
+			h.dropTLS(cs) // not TLS
+		case t.Info.Complete():
 			if h.bypass {
 				// these bytes still go on (they end the handshake),
 				// later ones are skipped
@@ -121,6 +146,7 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data
 			// hours away
 			h.line(c, cs)
 			cs.logged = true
+			h.dropTLS(cs)
 		}
 	}
 	c.Ctx = cs.inner
@@ -160,11 +186,11 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	c.Ctx = cs.inner
 	h.inner.Closed(c, r)
 	h.closing = nil
-	if cs.tls.IsTLS() && !cs.logged {
+	if cs.tls != nil && cs.tls.IsTLS() && !cs.logged {
 		h.line(c, cs)
 	}
+	h.dropTLS(cs)
 	h.bypassedBytes += cs.skipped
-	h.p.Reset(&cs.tls)
 	cs.inner = nil
 	cs.bypassed, cs.logged = false, false
 	cs.skipped = 0

@@ -61,3 +61,48 @@ func TestHandlerAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestStateReleased: a connection keeps the parser's state only while its
+// handshake is read: not after its line, not once it is found not TLS.
+func TestStateReleased(t *testing.T) {
+	log := New(io.Discard, Options{Bypass: true})
+	h := log.Handler(nil)
+	defer log.Close()
+	c := &reassembly.Conn{}
+	h.Opened(c)
+	h.Sent(c, reassembly.Data{Bytes: []byte("GET / HTTP/1.1\r\n\r\n")})
+	h.Received(c, reassembly.Data{Bytes: []byte("HTTP/1.1 200 OK\r\n\r\n")})
+	if cs := c.Ctx.(*conn); cs.tls == nil {
+		t.Fatal("released while the preludes are still scanned")
+	}
+	// past the prelude scan of both directions: not TLS
+	junk := make([]byte, 9000)
+	h.Sent(c, reassembly.Data{Bytes: junk, Offset: 18})
+	h.Received(c, reassembly.Data{Bytes: junk, Offset: 19})
+	if cs := c.Ctx.(*conn); cs.tls != nil {
+		t.Error("a connection found not TLS keeps its parser state")
+	}
+	h.Closed(c, reassembly.ReasonFIN)
+
+	srv, err := tlstest.SelfSigned("server.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tlstest.Exchange(&tls.Config{InsecureSkipVerify: true}, &tls.Config{Certificates: []tls.Certificate{srv}}, []byte("x"), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = &reassembly.Conn{}
+	h.Opened(c)
+	for _, ch := range r.Chunks {
+		if ch.FromServer {
+			h.Received(c, reassembly.Data{Bytes: ch.Bytes})
+		} else {
+			h.Sent(c, reassembly.Data{Bytes: ch.Bytes})
+		}
+	}
+	if cs := c.Ctx.(*conn); cs.tls != nil || !cs.logged || !cs.bypassed {
+		t.Errorf("after the handshake: state kept %v, logged %v, bypassed %v", cs.tls != nil, cs.logged, cs.bypassed)
+	}
+	h.Closed(c, reassembly.ReasonFIN)
+}
