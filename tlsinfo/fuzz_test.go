@@ -15,7 +15,7 @@ func FuzzFeed(f *testing.F) {
 		f.Add(b[1000:2000], b[:1000], uint8(7))
 	}
 	f.Fuzz(func(t *testing.T, c, s []byte, step uint8) {
-		cfg := Config{MaxMessage: 512}
+		cfg := Config{MaxMessage: 512, MaxPrelude: 64}
 		feedBoth := func(p *Parser, n int) *Conn {
 			cs := &Conn{}
 			for off := 0; off < max(len(c), len(s)); off += n {

@@ -43,15 +43,22 @@ func helloStart(d Dir, w []byte) bool {
 
 // prelude scans b, the next bytes of a direction in its prelude.
 func (p *Parser) prelude(c *Conn, d Dir, ds *dirState, b []byte, ts int64) []byte {
-	if ds.preSeen >= p.cfg.MaxPrelude {
+	room := p.cfg.MaxPrelude - ds.preSeen
+	if room <= 0 {
 		ds.st = stDead
 		return nil
+	}
+	// hellos may start in the first room bytes only: scan those (and the
+	// bytes needed to check a start there), then give up
+	scan, last := b, false
+	if len(b) > room {
+		scan, last = b[:min(len(b), room+scanWin-1)], true
 	}
 	// hello starts in the kept bytes, completed by the first of b
 	if n := int(ds.preN); n > 0 {
 		var w [2 * scanWin]byte
 		k := copy(w[:], ds.pre[:n])
-		k += copy(w[k:], b)
+		k += copy(w[k:], scan)
 		for j := 0; j < n && k-j >= scanWin; j++ {
 			if helloStart(d, w[j:k]) {
 				p.found(c, ds)
@@ -63,16 +70,20 @@ func (p *Parser) prelude(c *Conn, d Dir, ds *dirState, b []byte, ts int64) []byt
 			}
 		}
 	}
-	for i := 0; i+scanWin <= len(b); {
-		k := bytes.IndexByte(b[i:len(b)-scanWin+1], ctHandshake)
+	for i := 0; i+scanWin <= len(scan); {
+		k := bytes.IndexByte(scan[i:len(scan)-scanWin+1], ctHandshake)
 		if k < 0 {
 			break
 		}
-		if helloStart(d, b[i+k:]) {
+		if helloStart(d, scan[i+k:]) {
 			p.found(c, ds)
 			return b[i+k:]
 		}
 		i += k + 1
+	}
+	if last {
+		ds.st = stDead
+		return nil
 	}
 	// keep the last scanWin-1 bytes of what was seen
 	var w [2 * scanWin]byte
