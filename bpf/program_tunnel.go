@@ -232,11 +232,12 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 		e.label(skip)
 	}
 	lenCheck(false, 0, lblNonTCP)
-	erspan := e.fresh("fs_erspan")
+	erspan, erspan3, inIP := e.fresh("fs_erspan"), e.fresh("fs_erspan3"), e.fresh("fs_inip")
 	e.emit(
 		asm.JEq.Imm(asm.R8, 0x0800, in4),
 		asm.JEq.Imm(asm.R8, 0x86dd, in6),
 		asm.JEq.Imm(asm.R8, 0x6558, inEth),
+		asm.JEq.Imm(asm.R8, 0x22eb, erspan3),
 		asm.JNE.Imm(asm.R8, 0x88be, lblFilter),
 		asm.And.Imm(asm.R9, 0x1000),
 		asm.JEq.Imm(asm.R9, 0, inEth), // ERSPAN I: the frame follows
@@ -249,6 +250,43 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 		asm.JNE.Imm(asm.R0, 1, lblNonTCP),
 		asm.Add.Imm(asm.R7, 8),
 		asm.Ja.Label(inEth),
+	)
+	// ERSPAN III: 12 bytes, 8 more with the O flag; frame type 0 is
+	// Ethernet, 2 IP
+	e.label(erspan3)
+	noSub := e.fresh("fs_nosub")
+	lenCheck(false, 12, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JNE.Imm(asm.R0, 2, lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 11, asm.Byte),
+		asm.Mov.Reg(asm.R9, asm.R0),
+		asm.LoadInd(asm.R0, asm.R7, 10, asm.Byte),
+		asm.RSh.Imm(asm.R0, 2),
+		asm.And.Imm(asm.R0, 0x1f),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R7, 12),
+		asm.And.Imm(asm.R9, 1),
+		asm.JEq.Imm(asm.R9, 0, noSub),
+		asm.Add.Imm(asm.R7, 8),
+	)
+	lenCheck(false, 0, lblNonTCP)
+	e.label(noSub)
+	e.emit(
+		asm.JEq.Imm(asm.R8, 0, inEth),
+		asm.JEq.Imm(asm.R8, 2, inIP),
+		asm.Ja.Label(lblNonTCP),
+	)
+	// IP told by its version nibble (ERSPAN III, GTP-U)
+	e.label(inIP)
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JEq.Imm(asm.R0, 4, in4),
+		asm.JEq.Imm(asm.R0, 6, in6),
+		asm.Ja.Label(lblNonTCP),
 	)
 
 	// UDP: source port in R8, destination in R9.
@@ -321,6 +359,7 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 	)
 
 	e.label(gtp)
+	gtpOpt := e.fresh("fs_gtpopt")
 	lenCheck(false, 8, lblNonTCP)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
@@ -333,16 +372,39 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
 		asm.JNE.Imm(asm.R0, 0xff, lblNonTCP),
 		asm.And.Imm(asm.R9, 7),
-		asm.JNE.Imm(asm.R9, 0, lblFilter), // optional fields, extension headers
+		asm.JNE.Imm(asm.R9, 0, gtpOpt),
 		asm.Add.Imm(asm.R7, 8),
+		asm.Ja.Label(inIP),
 	)
-	lenCheck(false, 1, lblNonTCP)
+	// optional fields, then up to maxGTPExt extension headers (R8 the
+	// next type; each is length*4 bytes, its last byte the next type)
+	e.label(gtpOpt)
+	lenCheck(false, 12, lblNonTCP)
 	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-		asm.RSh.Imm(asm.R0, 4),
-		asm.JEq.Imm(asm.R0, 4, in4),
-		asm.JEq.Imm(asm.R0, 6, in6),
-		asm.Ja.Label(lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 11, asm.Byte),
+		asm.Mov.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R7, 12),
+	)
+	for i := 0; i < maxGTPExt; i++ {
+		e.emit(asm.JEq.Imm(asm.R8, 0, inIP))
+		lenCheck(false, 1, lblNonTCP)
+		e.emit(
+			asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+			asm.LSh.Imm(asm.R0, 2),
+			asm.JEq.Imm(asm.R0, 0, lblNonTCP),
+			asm.Add.Reg(asm.R7, asm.R0),
+		)
+		lenCheck(false, 0, lblNonTCP)
+		e.emit(
+			asm.Mov.Reg(asm.R9, asm.R7),
+			asm.Sub.Imm(asm.R9, 1),
+			asm.LoadInd(asm.R0, asm.R9, 0, asm.Byte),
+			asm.Mov.Reg(asm.R8, asm.R0),
+		)
+	}
+	e.emit(
+		asm.JEq.Imm(asm.R8, 0, inIP),
+		asm.Ja.Label(lblFilter), // more extensions: userspace decides
 	)
 }
 

@@ -8,15 +8,16 @@ import "encoding/binary"
 // and whose end the header length: so inner non-TCP traffic is dropped in
 // the kernel and inner flows can be bypassed. What it opens: IP in IP
 // (protocols 4 and 41), GRE (version 0, checksum/key/sequence fields)
-// carrying IPv4, IPv6, Ethernet (0x6558) or ERSPAN I/II (0x88be), UDP
-// 4789 VXLAN, 6081 GENEVE and 2152 GTP-U without optional fields (either
-// port), and, right after the outer Ethernet header, MPLS (up to 4 labels,
+// carrying IPv4, IPv6, Ethernet (0x6558), ERSPAN I/II (0x88be) or ERSPAN
+// III (0x22eb, Ethernet or IP frames), UDP 4789 VXLAN, 6081 GENEVE and
+// 2152 GTP-U (up to 2 extension headers) on either port, and, right after the outer Ethernet header, MPLS (up to 4 labels,
 // IP after the bottom label) and PPPoE sessions. Everything else that may
 // hide TCP goes to the filter and userspace without a flow key (MaybeTCP,
-// never cut): a deeper chain, ERSPAN III, Ethernet over MPLS, GRE in UDP,
-// Teredo (port 3544, or any UDP payload that starts like IPv6 or a Teredo
-// indicator), AYIYA, GTP-U with extension headers, inner Ethernet frames
-// with VLAN tags, MPLS or PPPoE, GRE or GENEVE payloads of other types.
+// never cut): a deeper chain, Ethernet over MPLS, GRE in UDP, Teredo
+// (port 3544, or any UDP payload that starts like IPv6 or a Teredo
+// indicator), AYIYA, GTP-U with more extension headers, inner Ethernet
+// frames with VLAN tags (walked, but not keyed), MPLS or PPPoE, GRE or
+// GENEVE payloads of other types.
 // Headers that fail a check the userspace decoder also makes (GRE routing
 // bits, VXLAN without its I flag, GENEVE version, GTP version/type) are
 // dropped as NonTCP, as are frames cut inside a tunnel header.
@@ -30,6 +31,9 @@ const MaxTunnels = 2
 
 // maxMPLSLabels is the longest MPLS label stack the kernel program walks.
 const maxMPLSLabels = 4
+
+// maxGTPExt is how many GTP-U extension headers the kernel program walks.
+const maxGTPExt = 2
 
 // isCarrier reports whether an IP protocol may carry a tunnel.
 func isCarrier(proto uint8) bool { return proto == 4 || proto == 41 || proto == 47 || proto == 17 }
@@ -88,8 +92,39 @@ func inspectGRE(pkt []byte, off, lvl int, p *Packet) {
 			return
 		}
 		inspectInnerEther(pkt, off+8, lvl+1, p)
+	case 0x22eb: // ERSPAN III
+		if len(pkt) < off+12 || pkt[off]>>4 != 2 {
+			return
+		}
+		ft := pkt[off+10] >> 2 & 0x1f
+		sub := pkt[off+11]&1 != 0
+		off += 12
+		if sub {
+			off += 8
+			if len(pkt) < off {
+				return
+			}
+		}
+		switch ft {
+		case 0:
+			inspectInnerEther(pkt, off, lvl+1, p)
+		case 2:
+			inspectIPByVersion(pkt, off, lvl+1, p)
+		}
 	default:
 		p.Class = MaybeTCP
+	}
+}
+
+func inspectIPByVersion(pkt []byte, off, lvl int, p *Packet) {
+	if len(pkt) < off+1 {
+		return
+	}
+	switch pkt[off] >> 4 {
+	case 4:
+		inspectIPv4(pkt, off, lvl, p)
+	case 6:
+		inspectIPv6(pkt, off, lvl, p)
 	}
 }
 
@@ -134,20 +169,35 @@ func inspectUDP(pkt []byte, off, lvl int, p *Packet) {
 		if fl>>5 != 1 || fl&0x10 == 0 || pkt[off+1] != 0xff {
 			return
 		}
-		if fl&7 != 0 {
-			p.Class = MaybeTCP // optional fields, extension headers
-			return
+		if fl&7 == 0 {
+			off += 8
+		} else {
+			// optional fields, then up to maxGTPExt extension headers
+			if len(pkt) < off+12 {
+				return
+			}
+			next := pkt[off+11]
+			off += 12
+			for i := 0; next != 0; i++ {
+				if i == maxGTPExt {
+					p.Class = MaybeTCP
+					return
+				}
+				if len(pkt) < off+1 {
+					return
+				}
+				n := int(pkt[off]) * 4
+				if n == 0 {
+					return
+				}
+				off += n
+				if len(pkt) < off {
+					return
+				}
+				next = pkt[off-1]
+			}
 		}
-		off += 8
-		if len(pkt) < off+1 {
-			return
-		}
-		switch pkt[off] >> 4 {
-		case 4:
-			inspectIPv4(pkt, off, lvl+1, p)
-		case 6:
-			inspectIPv6(pkt, off, lvl+1, p)
-		}
+		inspectIPByVersion(pkt, off, lvl+1, p)
 	case either(4754), either(3544), either(5072): // GRE in UDP, Teredo, AYIYA
 		p.Class = MaybeTCP
 	default:
