@@ -3,9 +3,11 @@ package ssllog
 import (
 	"crypto/tls"
 	"io"
+	"reflect"
 	"testing"
 
 	"github.com/fastsniff/fastsniff/reassembly"
+	"github.com/fastsniff/fastsniff/tlsinfo"
 	"github.com/fastsniff/fastsniff/tlsinfo/tlstest"
 )
 
@@ -105,4 +107,27 @@ func TestStateReleased(t *testing.T) {
 		t.Errorf("after the handshake: state kept %v, logged %v, bypassed %v", cs.tls != nil, cs.logged, cs.bypassed)
 	}
 	h.Closed(c, reassembly.ReasonFIN)
+}
+
+// TestInfoIsPlainData: lines carry tlsinfo.Info to the writer as raw
+// bytes, which is only sound while it holds no pointer (no slice, string,
+// map or interface).
+func TestInfoIsPlainData(t *testing.T) {
+	var walk func(reflect.Type) bool
+	walk = func(ty reflect.Type) bool {
+		switch ty.Kind() {
+		case reflect.Array:
+			return walk(ty.Elem())
+		case reflect.Struct:
+			for i := range ty.NumField() {
+				if !walk(ty.Field(i).Type) {
+					t.Errorf("field %s of %s", ty.Field(i).Name, ty)
+					return false
+				}
+			}
+			return true
+		}
+		return ty.Kind() <= reflect.Complex128 // bool and numbers
+	}
+	walk(reflect.TypeOf(tlsinfo.Info{}))
 }
