@@ -189,6 +189,11 @@ func TestSSLLogRealHandshakes(t *testing.T) {
 		if n, _ := c["bypassed_bytes"].(float64); c["tls_bypassed"] != true || n < 100000 {
 			t.Errorf("conn line %v: not marked, or fewer bypassed bytes than the 100000-byte response", c)
 		}
+		// offline the Table itself stops (reassembly.Conn.Bypass): the
+		// response is counted, not delivered
+		if d, _ := c["resp_delivered"].(float64); d >= 100000 {
+			t.Errorf("conn line %v: %v response bytes delivered after the bypass", c, d)
+		}
 	}
 }
 

@@ -137,6 +137,7 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data
 				// later ones are skipped
 				cs.bypassed = true
 				h.bypassed++
+				c.Bypass() // the Table keeps no more of it (reassembly.Conn.Bypass)
 				if h.OnBypass != nil {
 					h.OnBypass(c)
 				}
@@ -182,6 +183,9 @@ func (h *Handler) Bypassed() (bool, uint64) {
 // whose handshake did not complete is written.
 func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	cs := h.ctx(c)
+	if cs.bypassed { // and those the Table no longer kept (Conn.Bypass)
+		cs.skipped += c.Stats(reassembly.FromClient).Bypassed + c.Stats(reassembly.FromServer).Bypassed
+	}
 	h.closing = cs
 	c.Ctx = cs.inner
 	h.inner.Closed(c, r)
