@@ -2,6 +2,7 @@ package afpacket
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -129,6 +130,12 @@ func (b *Block) Next(f *Frame) bool {
 		b.i = b.n
 	}
 	b.off = off + next
+	if next > 0 && b.off < len(b.buf) {
+		// The kernel wrote the next frame on another CPU: its first
+		// touch was most of the walk's cost (a cache miss per frame).
+		// Fetch it while the caller decodes and feeds this one.
+		prefetchFrame(unsafe.Pointer(&b.buf[b.off]))
+	}
 	return true
 }
 
