@@ -208,3 +208,26 @@ func runOne(t *testing.T, paths []string) Summary {
 	}
 	return sum
 }
+
+// The Status a running replicated Run publishes counts every frame's
+// decoding once too: after the run it holds the summary's counts.
+func TestReplicatedStatusDecodeCounts(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "gen.pcap")
+	c, err := flowgen.Generate(flowgen.Mixed(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WritePcapFile(gen); err != nil {
+		t.Fatal(err)
+	}
+	var st *Status
+	cfg := Config{Workers: 2, BatchSize: 100, Handler: func(int) reassembly.Handler { return reassembly.Funcs{} }, Started: func(s *Status) { st = s }}
+	sum, err := Run(context.Background(), cfg, gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := st.Snapshot()
+	if snap.Decode != sum.Decode || sum.Decode.Packets != sum.Packets || sum.Decode.TCP == 0 {
+		t.Fatalf("status decode counts\n %+v\nsummary\n %+v (%d packets)", snap.Decode, sum.Decode, sum.Packets)
+	}
+}
