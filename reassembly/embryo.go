@@ -222,33 +222,42 @@ func (e *embryos) home(tag uint32) uint64 { return (uint64(tag) * fibMul) >> e.s
 
 // get returns the index of the embryo with key k (hash h), or -1.
 func (e *embryos) get(k *Key, h uint64) int32 {
+	i, _ := e.lookup(k, h)
+	return i
+}
+
+// lookup is get, also returning k in compact form for add (not ok when
+// its VLAN stack has no index yet).
+func (e *embryos) lookup(k *Key, h uint64) (int32, compact) {
 	if e.n == 0 {
-		return -1
+		return -1, compact{}
 	}
 	q := e.compactOf(k, false)
 	if !q.ok {
-		return -1
+		return -1, q
 	}
 	tag := uint32(h >> 32)
 	mask := uint64(len(e.slots) - 1)
 	for i := e.home(tag); ; i = (i + 1) & mask {
 		s := e.slots[i]
 		if s.ref == 0 {
-			return -1
+			return -1, q
 		}
 		if s.tag == tag && e.matches(e.at(int32(s.ref-1)), &q, k) {
-			return int32(s.ref - 1)
+			return int32(s.ref - 1), q
 		}
 	}
 }
 
 // add returns a fresh embryo slot for key k (hash h), not held yet, linked
-// as the newest; nil when k cannot be held (too many VLAN stacks). The
-// caller fills in the rest.
-func (e *embryos) add(k *Key, h uint64) (int32, *embryo) {
-	q := e.compactOf(k, true)
+// as the newest; nil when k cannot be held (too many VLAN stacks). q is k
+// in compact form if lookup gave it (else it is made here). The caller
+// fills in the rest.
+func (e *embryos) add(k *Key, h uint64, q compact) (int32, *embryo) {
 	if !q.ok {
-		return -1, nil
+		if q = e.compactOf(k, true); !q.ok {
+			return -1, nil
+		}
 	}
 	i := e.free
 	if i >= 0 {

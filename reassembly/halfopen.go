@@ -2,10 +2,11 @@ package reassembly
 
 // The Table's side of half-open connections (embryo.go has the arena).
 
-// hatch records s, the first packet of an unknown flow, as an embryo,
+// hatch records s, the first packet of an unknown flow (key k, hash h, q
+// from embryos.lookup or zero), as an embryo,
 // evicting the oldest embryo when MaxHalfOpen are held. It returns false
 // when the key cannot be held compactly (a flow on a 257th VLAN stack).
-func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) bool {
+func (t *Table) hatch(k *Key, h uint64, q compact, fromHi bool, s *Segment) bool {
 	if t.emb.n >= t.cfg.MaxHalfOpen {
 		t.stats.EvictedHalfOpen++
 		t.closeEmbryo(t.emb.head, ReasonEvicted)
@@ -13,7 +14,7 @@ func (t *Table) hatch(k *Key, h uint64, fromHi bool, s *Segment) bool {
 			t.cfg.Evicted(true, false)
 		}
 	}
-	_, em := t.emb.add(k, h)
+	_, em := t.emb.add(k, h, q)
 	if em == nil {
 		return false
 	}

@@ -168,8 +168,10 @@ func (t *Table) Feed(s *Segment) {
 			t.cacheKey, t.cacheConn = k, c
 		}
 	}
+	var q compact // k as embryos hold it, when looked up
 	if c == nil && t.emb.n > 0 {
-		if i := t.emb.get(&k, h); i >= 0 {
+		var i int32
+		if i, q = t.emb.lookup(&k, h); i >= 0 {
 			if em := t.emb.at(i); embryoFits(s) && em.repeats(s, fromHi) {
 				em.reps++
 				if s.TS > em.last() {
@@ -208,7 +210,7 @@ func (t *Table) Feed(s *Segment) {
 	}
 	if c == nil {
 		if embryoFits(s) && (s.Flags&SYN != 0 || !t.cfg.NoMidstream) && !t.cfg.noHalfOpen {
-			if t.hatch(&k, h, fromHi, s) {
+			if t.hatch(&k, h, q, fromHi, s) {
 				return
 			}
 		}
