@@ -220,14 +220,8 @@ func (e *embryos) at(i int32) *embryo { return &e.chunks[i/embryoChunk][i%embryo
 
 func (e *embryos) home(tag uint32) uint64 { return (uint64(tag) * fibMul) >> e.shift }
 
-// get returns the index of the embryo with key k (hash h), or -1.
-func (e *embryos) get(k *Key, h uint64) int32 {
-	i, _ := e.lookup(k, h)
-	return i
-}
-
-// lookup is get, also returning k in compact form for add (not ok when
-// its VLAN stack has no index yet).
+// lookup returns the index of the embryo with key k (hash h), or -1, and
+// k in compact form for add (not ok when its VLAN stack has no index yet).
 func (e *embryos) lookup(k *Key, h uint64) (int32, compact) {
 	if e.n == 0 {
 		return -1, compact{}
