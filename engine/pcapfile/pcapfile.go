@@ -299,6 +299,13 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 		var ts int64
 		var err error
 		if r.cur.st != nil {
+			// the records in hand first, then one through read (which
+			// reads more from the file, or says why not)
+			k, a := r.cur.st.walk(batch[n:], arena, r.cur.link)
+			n, r.n, arena = n+k, r.n+k, a
+			if n == len(batch) {
+				break
+			}
 			data, ci, ts, arena, err = r.cur.st.read(arena, len(batch)-n)
 			if err == errBatchFull {
 				break
