@@ -52,18 +52,39 @@ func (k *Key) equal(o *Key) bool {
 // KeyOf returns the canonical key of a segment and whether the segment
 // travels from Hi to Lo. With noVLAN the VLAN ids are left out of the key.
 func KeyOf(s *Segment, noVLAN bool) (k Key, fromHi bool) {
-	src := Endpoint{s.Src, s.SrcPort}
-	dst := Endpoint{s.Dst, s.DstPort}
-	if !noVLAN {
+	fromHi = k.set(s, noVLAN)
+	return k, fromHi
+}
+
+// set makes k the canonical key of s (as KeyOf) and returns fromHi. It
+// moves the addresses as 64-bit words and orders the endpoints as less
+// does, without building them first: building Endpoints and returning a
+// Key by value cost about 100 instructions a packet (cachegrind), a
+// twentieth of fastsniff -r on real traffic.
+func (k *Key) set(s *Segment, noVLAN bool) (fromHi bool) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	if noVLAN {
+		k.VLANs = VLANs{}
+	} else {
 		k.VLANs = s.VLANs
 	}
 	k.Tunnel = s.Tunnel
-	if dst.less(src) {
-		k.Lo, k.Hi = dst, src
-		return k, true
+	// dst before src in less's order: the addresses as big-endian
+	// numbers, then the ports
+	s0, d0 := be.Uint64(s.Src[:8]), be.Uint64(s.Dst[:8])
+	s1, d1 := be.Uint64(s.Src[8:]), be.Uint64(s.Dst[8:])
+	fromHi = d0 < s0 || d0 == s0 && (d1 < s1 || d1 == s1 && s.DstPort < s.SrcPort)
+	lo, hi := &s.Src, &s.Dst
+	lp, hp := s.SrcPort, s.DstPort
+	if fromHi {
+		lo, hi, lp, hp = hi, lo, hp, lp
 	}
-	k.Lo, k.Hi = src, dst
-	return k, false
+	le.PutUint64(k.Lo.Addr[:8], le.Uint64(lo[:8]))
+	le.PutUint64(k.Lo.Addr[8:], le.Uint64(lo[8:]))
+	le.PutUint64(k.Hi.Addr[:8], le.Uint64(hi[:8]))
+	le.PutUint64(k.Hi.Addr[8:], le.Uint64(hi[8:]))
+	k.Lo.Port, k.Hi.Port = lp, hp
+	return fromHi
 }
 
 // Hash returns a hash of the key that is the same for both directions of a

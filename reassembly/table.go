@@ -153,7 +153,8 @@ func (t *Table) Feed(s *Segment) {
 		t.now = s.TS
 		t.expire()
 	}
-	k, fromHi := KeyOf(s, t.cfg.IgnoreVLAN)
+	var k Key
+	fromHi := k.set(s, t.cfg.IgnoreVLAN)
 	var c *Conn
 	var h uint64
 	if t.cacheConn != nil && t.cacheKey.equal(&k) {
