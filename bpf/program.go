@@ -96,7 +96,38 @@ func Load(cfg Config) (*Program, error) {
 	}
 	memlockOnce.Do(func() { _ = rlimit.RemoveMemlock() })
 
-	p := &Program{filter: filter, linkType: lt}
+	p, err := newMaps(size)
+	if err != nil {
+		return nil, err
+	}
+	p.filter, p.linkType = filter, lt
+	insns, err := buildProgram(lt, cfg.AllowNonTCP, uint32(snaplen), filter, p.counters, p.bypass)
+	if err != nil {
+		p.Close()
+		return nil, err
+	}
+	p.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         "fastsniff",
+		Type:         ebpf.SocketFilter,
+		License:      "Dual MIT/GPL",
+		Instructions: insns,
+	})
+	if err != nil {
+		p.Close()
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("bpf: the kernel verifier rejected the capture program (filter %q): %+v", cfg.Filter, ve)
+		}
+		return nil, fmt.Errorf("bpf: loading the capture program: %w", err)
+	}
+	return p, nil
+}
+
+// newMaps creates the program's maps: the counters and a bypass map of
+// size entries.
+func newMaps(size int) (*Program, error) {
+	p := &Program{}
+	var err error
 	p.counters, err = ebpf.NewMap(&ebpf.MapSpec{
 		Name:       "fs_counters",
 		Type:       ebpf.PerCPUArray,
@@ -117,25 +148,6 @@ func Load(cfg Config) (*Program, error) {
 	if err != nil {
 		p.Close()
 		return nil, fmt.Errorf("bpf: creating bypass map: %w", err)
-	}
-	insns, err := buildProgram(lt, cfg.AllowNonTCP, uint32(snaplen), filter, p.counters, p.bypass)
-	if err != nil {
-		p.Close()
-		return nil, err
-	}
-	p.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:         "fastsniff",
-		Type:         ebpf.SocketFilter,
-		License:      "Dual MIT/GPL",
-		Instructions: insns,
-	})
-	if err != nil {
-		p.Close()
-		var ve *ebpf.VerifierError
-		if errors.As(err, &ve) {
-			return nil, fmt.Errorf("bpf: the kernel verifier rejected the capture program (filter %q): %+v", cfg.Filter, ve)
-		}
-		return nil, fmt.Errorf("bpf: loading the capture program: %w", err)
 	}
 	return p, nil
 }
@@ -277,6 +289,7 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 	}
 	e.emit(
 		asm.StoreImm(asm.RFP, stackHdrLen, 0, asm.Word),
+		asm.StoreImm(asm.RFP, stackKeyed, 0, asm.Word),
 		asm.StoreImm(asm.RFP, stackCntKey, 0, asm.Word), // parse: 1 = no key (tunnel.go)
 	)
 
@@ -301,10 +314,15 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 	if err != nil {
 		return nil, err
 	}
+	// No branch here tests the header length: it is known to be > 0 on
+	// keyed paths, and such a decided branch costs the verifier dearly
+	// (program_tunnel.go). A keyed flag, stored as a constant, says
+	// whether there is a key; the cut is min(verdict, header length)
+	// computed without a branch.
 	e.emit(
 		asm.JEq.Imm32(regA, 0, lblFiltered),
 		asm.Mov.Reg32(regTmp, regA),
-		asm.LoadMem(asm.R2, asm.RFP, stackHdrLen, asm.Word),
+		asm.LoadMem(asm.R2, asm.RFP, stackKeyed, asm.Word),
 		asm.JEq.Imm(asm.R2, 0, lblPassed),
 		ld,
 		asm.Mov.Reg(asm.R2, asm.RFP),
@@ -314,7 +332,13 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		asm.Mov.Imm(asm.R1, 1),
 		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
 		asm.LoadMem(asm.R2, asm.RFP, stackHdrLen, asm.Word),
-		asm.JLE.Reg32(regTmp, asm.R2, lblBypassed),
+		// both < 2^32: R2 += min(0, verdict-R2) = min(verdict, R2)
+		asm.Mov.Reg32(asm.R3, regTmp),
+		asm.Sub.Reg(asm.R3, asm.R2),
+		asm.Mov.Reg(asm.R4, asm.R3),
+		asm.ArSh.Imm(asm.R4, 63),
+		asm.And.Reg(asm.R3, asm.R4),
+		asm.Add.Reg(asm.R2, asm.R3),
 		asm.Mov.Reg32(regTmp, asm.R2),
 	)
 
@@ -525,6 +549,7 @@ func emitParse(e *emitter, linkType int, lenCheck lenChecker, atL3 bool) error {
 	e.emit(
 		asm.Add.Reg(asm.R0, asm.R7),
 		asm.StoreMem(asm.RFP, stackHdrLen, asm.R0, asm.Word),
+		asm.StoreImm(asm.RFP, stackKeyed, 1, asm.Word),
 	)
 
 	return nil

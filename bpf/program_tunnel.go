@@ -12,6 +12,16 @@ import (
 // packets to level l+1's blocks; at level MaxTunnels a tunnel goes to the
 // filter without a key. Registers: R6 ctx, R7 the current offset, R8 and
 // R9 scratch that survives LD_IND (which clobbers R0-R5).
+//
+// Verification cost: no conditional jump may test a register whose value
+// the verifier already knows on that path (a protocol number tested
+// twice). Such a decided branch makes the verifier mark the register
+// precise, its backtracking cannot pass the LD_IND the value came from,
+// and it then marks every scalar precise: the offsets in R7 then differ
+// between paths, states no longer prune, and every link-layer and tunnel
+// path is explored separately (0.5 million instructions, a second of CPU
+// per load). So each loaded value is dispatched on once, and a value
+// needed twice is loaded again (TestVerifierBudget).
 
 // More program labels.
 const (
@@ -33,8 +43,9 @@ func lblIP6(l int) string {
 	return fmt.Sprintf("fs_ipv6_%d", l)
 }
 
-func lblEther(l int) string   { return fmt.Sprintf("fs_ether_%d", l) }
-func lblCarrier(l int) string { return fmt.Sprintf("fs_carrier_%d", l) }
+func lblEther(l int) string { return fmt.Sprintf("fs_ether_%d", l) }
+func lblGRE(l int) string   { return fmt.Sprintf("fs_gre_%d", l) }
+func lblUDP(l int) string   { return fmt.Sprintf("fs_udp_%d", l) }
 
 type lenChecker func(abs bool, n int32, fail string)
 
@@ -46,15 +57,26 @@ func emitIPLevels(e *emitter, lenCheck lenChecker) {
 		}
 		emitIPv4(e, l, lenCheck)
 		emitIPv6(e, l, lenCheck)
-		emitCarrier(e, l, lenCheck)
+		if l < MaxTunnels {
+			emitGRE(e, l, lenCheck)
+			emitUDP(e, l, lenCheck)
+		}
 	}
 }
 
-// jumpCarriers jumps to the level's carrier block when R9 holds IP
-// protocol 4, 41, 47 or 17.
-func jumpCarriers(e *emitter, l int) {
-	for _, p := range []int32{4, 41, 47, 17} {
-		e.emit(asm.JEq.Imm(asm.R9, p, lblCarrier(l)))
+// jumpCarriers jumps to the tunnel opened by IP protocol reg (4, 41, 47,
+// 17) at level l, to the filter without a key past MaxTunnels; other
+// values fall through.
+func jumpCarriers(e *emitter, l int, reg asm.Register) {
+	for _, p := range []struct {
+		proto  int32
+		target string
+	}{{4, lblIP4(l + 1)}, {41, lblIP6(l + 1)}, {47, lblGRE(l)}, {17, lblUDP(l)}} {
+		t := p.target
+		if l == MaxTunnels {
+			t = lblFilter // too deep: userspace decides
+		}
+		e.emit(asm.JEq.Imm(reg, p.proto, t))
 	}
 }
 
@@ -70,13 +92,12 @@ func emitIPv4(e *emitter, l int, lenCheck lenChecker) {
 		asm.And.Imm(asm.R0, 0x0f),
 		asm.LSh.Imm(asm.R0, 2),
 		asm.JLT.Imm(asm.R0, 20, lblNonTCP),
-		asm.Mov.Reg(asm.R8, asm.R0), // IHL in bytes
-		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
-		asm.Mov.Reg(asm.R9, asm.R0), // protocol
-		asm.JEq.Imm(asm.R9, 6, ok),
+		asm.Mov.Reg(asm.R8, asm.R0),              // IHL in bytes
+		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte), // protocol
+		asm.JEq.Imm(asm.R0, 6, ok),
 	)
 	for _, p := range []int32{4, 41, 47, 17} {
-		e.emit(asm.JEq.Imm(asm.R9, p, ok))
+		e.emit(asm.JEq.Imm(asm.R0, p, ok))
 	}
 	e.emit(asm.Ja.Label(lblNonTCP))
 	e.label(ok)
@@ -103,10 +124,14 @@ func emitIPv4(e *emitter, l int, lenCheck lenChecker) {
 		asm.LoadInd(asm.R0, asm.R7, 16, asm.Word),
 		asm.HostTo(asm.BE, asm.R0, asm.Word),
 		asm.StoreMem(asm.RFP, stackKey+keyDst+12, asm.R0, asm.Word),
+		// the protocol again, loaded anew: dispatching on the value
+		// tested above would be a decided branch (see the top)
+		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
 		asm.Add.Reg(asm.R7, asm.R8),
-		asm.JEq.Imm(asm.R9, 6, lblTCP),
-		asm.Ja.Label(lblCarrier(l)),
+		asm.JEq.Imm(asm.R0, 6, lblTCP),
 	)
+	jumpCarriers(e, l, asm.R0)
+	e.emit(asm.Ja.Label(lblNonTCP)) // not reached: the protocol was one of those
 }
 
 func emitIPv6(e *emitter, l int, lenCheck lenChecker) {
@@ -188,29 +213,15 @@ func emitIPv6(e *emitter, l int, lenCheck lenChecker) {
 	}
 	// not TCP, not an extension header: a tunnel, or not TCP
 	e.label(end)
-	e.emit(asm.Mov.Reg(asm.R9, asm.R8))
-	jumpCarriers(e, l)
+	jumpCarriers(e, l, asm.R8)
 	e.emit(asm.Ja.Label(lblNonTCP))
 }
 
-// emitCarrier: R9 is the IP protocol (4, 41, 47 or 17), R7 its payload.
-func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
-	e.label(lblCarrier(l))
-	if l == MaxTunnels {
-		e.emit(asm.Ja.Label(lblFilter)) // too deep: userspace decides
-		return
-	}
+// emitGRE: a GRE header at R7 inside l tunnels. Flags in R9, protocol in
+// R8, header length from the flags.
+func emitGRE(e *emitter, l int, lenCheck lenChecker) {
 	in4, in6, inEth := lblIP4(l+1), lblIP6(l+1), lblEther(l+1)
-	gre, udp := e.fresh("fs_gre"), e.fresh("fs_udp")
-	e.emit(
-		asm.JEq.Imm(asm.R9, 4, in4),
-		asm.JEq.Imm(asm.R9, 41, in6),
-		asm.JEq.Imm(asm.R9, 47, gre),
-		asm.Ja.Label(udp),
-	)
-
-	// GRE: flags in R9, protocol in R8, header length from the flags.
-	e.label(gre)
+	e.label(lblGRE(l))
 	lenCheck(false, 4, lblNonTCP)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
@@ -278,19 +289,28 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 		asm.JEq.Imm(asm.R8, 2, inIP),
 		asm.Ja.Label(lblNonTCP),
 	)
-	// IP told by its version nibble (ERSPAN III, GTP-U)
+	emitInIP(e, l, inIP, lenCheck)
+}
+
+// emitInIP: IP told by its version nibble (ERSPAN III, GTP-U).
+func emitInIP(e *emitter, l int, inIP string, lenCheck lenChecker) {
 	e.label(inIP)
 	lenCheck(false, 1, lblNonTCP)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
 		asm.RSh.Imm(asm.R0, 4),
-		asm.JEq.Imm(asm.R0, 4, in4),
-		asm.JEq.Imm(asm.R0, 6, in6),
+		asm.JEq.Imm(asm.R0, 4, lblIP4(l+1)),
+		asm.JEq.Imm(asm.R0, 6, lblIP6(l+1)),
 		asm.Ja.Label(lblNonTCP),
 	)
+}
 
-	// UDP: source port in R8, destination in R9.
-	e.label(udp)
+// emitUDP: a UDP header at R7 inside l tunnels. Source port in R8,
+// destination in R9.
+func emitUDP(e *emitter, l int, lenCheck lenChecker) {
+	in4, in6, inEth := lblIP4(l+1), lblIP6(l+1), lblEther(l+1)
+	inIP := e.fresh("fs_inip")
+	e.label(lblUDP(l))
 	vxlan, geneve, gtp := e.fresh("fs_vxlan"), e.fresh("fs_geneve"), e.fresh("fs_gtp")
 	lenCheck(false, 8, lblNonTCP)
 	e.emit(
@@ -406,6 +426,7 @@ func emitCarrier(e *emitter, l int, lenCheck lenChecker) {
 		asm.JEq.Imm(asm.R8, 0, inIP),
 		asm.Ja.Label(lblFilter), // more extensions: userspace decides
 	)
+	emitInIP(e, l, inIP, lenCheck)
 }
 
 // emitInnerEther: an Ethernet frame inside a tunnel, at level l. Its VLAN

@@ -25,8 +25,9 @@ const (
 	stackSaveA  = -68  // A across LDX MSH
 	stackTag    = -72  // re-inserted tag: TPID<<16 | TCI (0 if none)
 	stackVLen   = -76  // length of the packet as the filter sees it
-	stackHdrLen = -80  // Ethernet..TCP header length, 0 = no bypass
+	stackHdrLen = -80  // Ethernet..TCP header length (when keyed)
 	stackCntKey = -84  // key 0 of the counters map
+	stackKeyed  = -88  // 1: the flow key and header length are set
 	stackKey    = -136 // FlowKey (flowKeySize bytes)
 )
 
