@@ -45,19 +45,28 @@ func applyMemory(o *options, stderr io.Writer) {
 type evictions struct {
 	w        io.Writer
 	budget   int64
-	n, half  atomic.Uint64
+	n, other atomic.Uint64 // all; not half-open (rare)
 	buffered atomic.Uint64
 	lastWarn atomic.Int64 // Unix ns of the last warning, 0 none
 }
 
-// add is reassembly.Config.Evicted: called by every worker, rarely.
+// warnEvery is how many evictions pass between two looks at the clock
+// after the first: in a flood every packet evicts a half-open connection,
+// and reading the clock each time cost a twentieth of the packet.
+const warnEvery = 256
+
+// add is reassembly.Config.Evicted, called by every worker: once a packet
+// in a flood, so it touches one shared counter in the common case.
 func (e *evictions) add(halfOpen, buffered bool) {
 	n := e.n.Add(1)
-	if halfOpen {
-		e.half.Add(1)
+	if !halfOpen {
+		e.other.Add(1)
 	}
 	if buffered {
 		e.buffered.Add(1)
+	}
+	if n != 1 && n%warnEvery != 0 {
+		return
 	}
 	now := time.Now().UnixNano()
 	last := e.lastWarn.Load()
@@ -65,5 +74,5 @@ func (e *evictions) add(halfOpen, buffered bool) {
 		return
 	}
 	fmt.Fprintf(e.w, "fastsniff: warning: memory budget (--max-memory %d MiB) reached: %d connections evicted so far (%d half-open, %d with buffered bytes)\n",
-		e.budget>>20, n, e.half.Load(), e.buffered.Load())
+		e.budget>>20, n, n-e.other.Load(), e.buffered.Load())
 }
