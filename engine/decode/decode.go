@@ -114,6 +114,8 @@ type Decoder struct {
 	// chain is the encapsulation of the packet being decoded (see Tunnel).
 	chain Chain
 	named map[uint32]struct{} // hashes given to cfg.Names
+	// noFast turns off fastEtherIPv4TCP (tests compare the two paths)
+	noFast bool
 }
 
 // New returns a Decoder.
@@ -172,6 +174,9 @@ func (d *Decoder) Decode(link LinkType, data []byte, origLen int, ts int64, seg 
 		d.frag.expire(ts)
 	}
 	*seg = reassembly.Segment{TS: ts, WScale: -1}
+	if link == LinkEthernet && cut == 0 && !d.cfg.VerifyChecksums && !d.noFast && d.fastEtherIPv4TCP(data, seg) {
+		return ResultTCP, ReasonNone
+	}
 	switch link {
 	case LinkEthernet:
 		if len(data) < 14 {

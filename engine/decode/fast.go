@@ -1,0 +1,54 @@
+package decode
+
+import (
+	"encoding/binary"
+
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// fastEtherIPv4TCP decodes the most common frame of all in one pass:
+// Ethernet, no VLAN tag, IPv4 without options, not a fragment, TCP, whole
+// (nothing cut by the capture or missing from the IP length). Anything
+// else returns false before touching seg or the counters, and the general
+// path decodes the frame. The result is exactly what the general path
+// gives (FuzzFastPath compares them on every input): it is the same code,
+// without the calls, the per-layer result passing and the branches for
+// what this frame does not have. On small packets that was half of the
+// decoder's instructions (cachegrind, real traffic: 330 a packet).
+func (d *Decoder) fastEtherIPv4TCP(data []byte, seg *reassembly.Segment) bool {
+	if len(data) < 14+20+20 || binary.BigEndian.Uint16(data[12:]) != 0x0800 {
+		return false
+	}
+	b := data[14:]
+	tot := int(binary.BigEndian.Uint16(b[2:]))
+	if b[0] != 0x45 || b[9] != 6 || tot < 40 || tot > len(b) ||
+		binary.BigEndian.Uint16(b[6:])&0x3fff != 0 {
+		return false
+	}
+	t := b[20:tot]
+	doff := int(t[12]>>4) << 2
+	if doff < 20 || doff > len(t) {
+		return false
+	}
+	seg.Src[10], seg.Src[11] = 0xff, 0xff
+	seg.Dst[10], seg.Dst[11] = 0xff, 0xff
+	copy(seg.Src[12:], b[12:16])
+	copy(seg.Dst[12:], b[16:20])
+	seg.Payload = t[doff:]
+	seg.SrcPort = binary.BigEndian.Uint16(t)
+	seg.DstPort = binary.BigEndian.Uint16(t[2:])
+	seg.Seq = reassembly.Seq(binary.BigEndian.Uint32(t[4:]))
+	seg.Ack = reassembly.Seq(binary.BigEndian.Uint32(t[8:]))
+	seg.Flags = reassembly.Flags(t[13]) | reassembly.Flags(t[12]&1)<<8
+	seg.Window = binary.BigEndian.Uint16(t[14:])
+	seg.Urgent = binary.BigEndian.Uint16(t[18:])
+	if seg.Flags&reassembly.SYN != 0 && doff > 20 {
+		ws, ok := windowScale(t[20:doff])
+		seg.WScale = ws
+		if !ok {
+			d.st.BadTCPOptions++
+		}
+	}
+	d.st.TCP++
+	return true
+}

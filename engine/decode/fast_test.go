@@ -1,0 +1,83 @@
+package decode_test
+
+import (
+	"encoding/binary"
+	"reflect"
+	"testing"
+	"unsafe"
+
+	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/reassembly"
+)
+
+// FuzzFastPath decodes each frame with and without the fast path for
+// Ethernet/IPv4/TCP (fast.go): the result, the segment (the payload the
+// same bytes of the frame) and every counter must be the same.
+func FuzzFastPath(f *testing.F) {
+	for _, p := range corpusPackets(f) {
+		if p.Link == decode.LinkEthernet && len(p.Data) < 4096 {
+			f.Add(p.Data, uint16(len(p.Data)))
+		}
+	}
+	for _, s := range extraSeeds() {
+		f.Add(s, uint16(len(s)))
+	}
+	f.Fuzz(func(t *testing.T, data []byte, orig uint16) {
+		fast, slow := decode.New(decode.Config{}), decode.New(decode.Config{})
+		decode.SetNoFast(slow, true)
+		var a, b reassembly.Segment
+		ra, wa := fast.Decode(decode.LinkEthernet, data, int(orig), 7, &a)
+		rb, wb := slow.Decode(decode.LinkEthernet, data, int(orig), 7, &b)
+		if ra != rb || wa != wb {
+			t.Fatalf("fast %v %v, general %v %v", ra, wa, rb, wb)
+		}
+		pa, pb := a.Payload, b.Payload
+		if len(pa) != len(pb) || len(pa) > 0 && unsafe.SliceData(pa) != unsafe.SliceData(pb) {
+			t.Fatalf("payloads differ: fast %d bytes at %p, general %d at %p", len(pa), pa, len(pb), pb)
+		}
+		a.Payload, b.Payload = nil, nil
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("segments differ:\nfast    %+v\ngeneral %+v", a, b)
+		}
+		if fast.Stats() != slow.Stats() {
+			t.Fatalf("counters differ:\nfast    %+v\ngeneral %+v", fast.Stats(), slow.Stats())
+		}
+	})
+}
+
+// The fast path takes exactly the frames it is for, judged here from
+// their bytes: of the corpus's Ethernet frames, those with IPv4 without
+// options, not fragments, carrying TCP, whole, with sane lengths (a test
+// that it runs at all: FuzzFastPath would pass if it never did).
+func TestFastPathTakesCommonFrames(t *testing.T) {
+	be := binary.BigEndian
+	common, other := 0, 0
+	for _, p := range corpusPackets(t) {
+		d := p.Data
+		if p.Link != decode.LinkEthernet || p.OrigLen != len(d) {
+			continue
+		}
+		want := len(d) >= 54 && be.Uint16(d[12:]) == 0x0800 && d[14] == 0x45 && d[23] == 6 &&
+			be.Uint16(d[20:])&0x3fff == 0
+		if want {
+			tot := int(be.Uint16(d[16:]))
+			want = tot >= 40 && tot <= len(d)-14
+			if want {
+				doff := int(d[14+20+12]>>4) << 2
+				want = doff >= 20 && doff <= tot-20
+			}
+		}
+		if got := decode.FastTakes(d); got != want {
+			t.Fatalf("fast path takes %x: %v, want %v", d, got, want)
+		}
+		if want {
+			common++
+		} else {
+			other++
+		}
+	}
+	if common < 20 || other < 20 {
+		t.Fatalf("%d common frames and %d others: the corpus should have many of both", common, other)
+	}
+	t.Logf("%d common frames, %d others", common, other)
+}
