@@ -62,10 +62,29 @@ func (l *list) remove(c *Conn) {
 	l.n--
 }
 
-func (l *list) moveToFront(c *Conn) {
+
+// touch moves c to the front of l, a list on the main links (the LRU),
+// or puts it there if it is in no list. It is remove and pushFront with
+// the link index a constant, so that it compiles to the six pointer moves
+// without index arithmetic or bounds checks: it runs on every packet
+// (cachegrind, real traffic: 67 instructions a packet before).
+func (l *list) touch(c *Conn) {
 	if l.head == c {
 		return
 	}
-	l.remove(c)
-	l.pushFront(c)
+	lk := &c.links[lkMain]
+	if !lk.in {
+		l.pushFront(c)
+		return
+	}
+	// c is not the head, so it has a predecessor
+	lk.prev.links[lkMain].next = lk.next
+	if lk.next != nil {
+		lk.next.links[lkMain].prev = lk.prev
+	} else {
+		l.tail = lk.prev
+	}
+	lk.prev, lk.next = nil, l.head
+	l.head.links[lkMain].prev = c
+	l.head = c
 }

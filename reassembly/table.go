@@ -224,7 +224,7 @@ func (t *Table) Feed(s *Segment) {
 	}
 	t.tick++
 	c.tick = t.tick
-	t.lru.moveToFront(c)
+	t.lru.touch(c) // the LRU's links are the main ones (New)
 	d := FromClient
 	if fromHi != c.clientIsHi {
 		d = FromServer
