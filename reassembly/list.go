@@ -62,7 +62,6 @@ func (l *list) remove(c *Conn) {
 	l.n--
 }
 
-
 // touch moves c to the front of l, a list on the main links (the LRU),
 // or puts it there if it is in no list. It is remove and pushFront with
 // the link index a constant, so that it compiles to the six pointer moves
