@@ -1,21 +1,31 @@
 // Package natsink publishes log records to a NATS JetStream stream.
 //
-// Every record first goes to a spool (outputs/spool), a bounded queue on
-// disk; one publisher goroutine reads the spool in order and publishes
-// each record asynchronously (publish.go), at most MaxInFlight at a time, on
-// <Subject>.<Sensor>.<kind>, with a Nats-Msg-Id that is the same in every
-// run over the same traffic (sink.AppendID). A record counts as sent when
-// its publish ack arrives; then its place in the spool is committed. A
-// publish that fails or is not acknowledged within AckWait sends the
-// records again from the oldest unacknowledged one (go-back-N), and the
-// stream's duplicate window drops what had arrived already. So the log
-// writers (and behind them the workers) never wait for the network: they
-// only append to a file; a slow or absent cluster fills the spool, and a
-// full spool drops the newest records, counted.
+// Records wait for their acknowledgement in memory: the log writers
+// append them to a bounded ring (mem.go), and one publisher goroutine
+// publishes each asynchronously (publish.go), at most MaxInFlight at a
+// time, on <Subject>.<Sensor>.<kind>, with a Nats-Msg-Id that is the same
+// in every run over the same traffic (sink.AppendID). A record counts as
+// sent when its publish ack arrives. A publish that fails or is not
+// acknowledged within AckWait sends the records again from the oldest
+// unacknowledged one (go-back-N), and the stream's duplicate window drops
+// what had arrived already.
+//
+// The spool (outputs/spool, a bounded queue on disk) takes the records
+// only when the cluster falls behind: disconnected, failing, or with the
+// ring full of unacknowledged records. The records in memory only are
+// then written to it first, and the records after them follow, so the
+// spool holds them in order; the publisher reads it back into the ring as
+// acknowledgements free room, and commits a record's place in the spool
+// once it is acknowledged. A full spool drops the newest records, counted.
+// So the log writers (and behind them the workers) never wait for the
+// network, and while the cluster keeps up no record touches the disk.
 //
 // At Close the publisher goes on until every record is acknowledged or the
-// drain timeout passes; what is left stays in the spool, and a new Sink on
-// the same directory sends it first.
+// drain timeout passes; what is left is written to the spool, and a new
+// Sink on the same directory sends it first. A process killed before that
+// loses the records it held in memory only; a run over the same input
+// sends them again with the same IDs (records of a previous run that were
+// in the spool stay there until acknowledged).
 package natsink
 
 import (
@@ -43,6 +53,8 @@ const (
 	DefaultStream      = "FASTSNIFF"
 	DefaultSpoolMax    = 1 << 30
 	DefaultMaxInFlight = 4096
+	DefaultMemRecords  = 2 * DefaultMaxInFlight
+	DefaultMemBytes    = 16 << 20
 	DefaultAckWait     = 5 * time.Second
 	DefaultDuplicates  = 10 * time.Minute
 )
@@ -64,7 +76,12 @@ type Config struct {
 	SpoolDir    string
 	SpoolMax    int64
 	MaxInFlight int
-	AckWait     time.Duration
+	// MemRecords and MemBytes bound the records held in memory until
+	// acknowledged (MemRecords at least MaxInFlight); past them records
+	// go to the spool.
+	MemRecords int
+	MemBytes   int
+	AckWait    time.Duration
 	// Logf reports events worth a warning (spool full, disconnects).
 	Logf func(format string, args ...any)
 }
@@ -74,11 +91,11 @@ type Stats struct {
 	Published  uint64 // records published (first time in this run)
 	Acked      uint64 // records acknowledged by the stream
 	Retried    uint64 // publishes sent again after a failure or ack timeout
-	Spooled    uint64 // records written to the spool in this run
+	Spooled    uint64 // records written to the spool in this run (the cluster fell behind, or at exit)
 	Replayed   uint64 // records a previous run left in the spool, acknowledged now
 	Dropped    uint64 // records dropped because the spool was full
 	SpoolBytes uint64 // bytes in the spool not yet acknowledged
-	Unacked    uint64 // records in the spool not yet acknowledged
+	Unacked    uint64 // records not yet acknowledged (in memory or in the spool)
 	Connected  bool
 }
 
@@ -99,8 +116,22 @@ type Sink struct {
 	done      chan struct{}
 	err       error // the publisher's fatal error, read after done
 
-	published, acked, retried, replayed atomic.Uint64
-	warnedFull                          atomic.Bool
+	wake    chan struct{} // Append put records in the ring
+	openEnd int64         // spool records ending at or before it are a previous run's
+
+	mu       sync.Mutex // guards what follows (ring indexes: mem.go)
+	ents     []entry
+	head     uint64 // oldest unacknowledged record (written by the publisher)
+	tail     uint64
+	direct   uint64 // records [direct, tail) are in memory only
+	memBytes int
+	loadPos  int64 // spool records before it are in the ring or acknowledged
+	live     bool  // the publisher keeps up: records may go to memory
+	// warnedFull: the spool-full warning was given and no record was
+	// taken since
+	warnedFull bool
+
+	published, acked, retried, replayed, dropped atomic.Uint64
 }
 
 var _ sink.Sink = (*Sink)(nil)
@@ -126,6 +157,12 @@ func Open(cfg Config) (*Sink, error) {
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = DefaultMaxInFlight
 	}
+	if cfg.MemRecords < cfg.MaxInFlight {
+		cfg.MemRecords = max(DefaultMemRecords, cfg.MaxInFlight)
+	}
+	if cfg.MemBytes <= 0 {
+		cfg.MemBytes = DefaultMemBytes
+	}
 	if cfg.AckWait <= 0 {
 		cfg.AckWait = DefaultAckWait
 	}
@@ -138,7 +175,8 @@ func Open(cfg Config) (*Sink, error) {
 	if len(cfg.URLs) == 0 {
 		return nil, errors.New("natsink: no server URL")
 	}
-	s := &Sink{cfg: cfg, closing: make(chan struct{}), done: make(chan struct{})}
+	s := &Sink{cfg: cfg, closing: make(chan struct{}), done: make(chan struct{}),
+		wake: make(chan struct{}, 1), ents: make([]entry, cfg.MemRecords)}
 	for k := sink.Kind(0); k < sink.NumKinds; k++ {
 		s.subj[k] = cfg.Subject + "." + cfg.Sensor + "." + k.String()
 	}
@@ -156,6 +194,7 @@ func Open(cfg Config) (*Sink, error) {
 		return nil, err
 	}
 	s.sp = sp
+	s.loadPos, s.openEnd = sp.Start(), sp.OpenEnd()
 	opts, err := ConnOptions(cfg.Creds, cfg.TLSCA)
 	if err != nil {
 		sp.Close()
@@ -170,6 +209,7 @@ func Open(cfg Config) (*Sink, error) {
 		// a server that stops reading holds up the publisher only this long
 		nats.FlusherTimeout(2*time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			s.setLive(false) // new records to the spool at once
 			if err != nil {
 				cfg.Logf("nats: disconnected: %v", err)
 			}
@@ -235,35 +275,11 @@ func (s *Sink) removeTmp() {
 	}
 }
 
-// Append implements sink.Sink: it writes the lines to the spool.
-func (s *Sink) Append(k sink.Kind, lines []byte) error {
-	err := sink.Lines(lines, func(line []byte) error {
-		id, ok := sink.AppendID(s.ids[k][:0], k, s.cfg.Sensor, line)
-		s.ids[k] = id
-		if !ok {
-			return fmt.Errorf("natsink: %s record without uid: %.80s", k, line)
-		}
-		kept, err := s.sp.Append(byte(k), id, line)
-		if err != nil {
-			return err
-		}
-		if !kept {
-			if !s.warnedFull.Swap(true) {
-				s.cfg.Logf("spool %s full (%d bytes): dropping the newest records until acknowledgements free space", s.sp.Dir(), s.cfg.SpoolMax)
-			}
-		} else if s.warnedFull.Load() {
-			s.warnedFull.Store(false)
-		}
-		return nil
-	})
-	if e := s.sp.Flush(); err == nil {
-		err = e
-	}
-	return err
-}
-
 // Stats returns the counters (safe from any goroutine).
 func (s *Sink) Stats() Stats {
+	s.mu.Lock()
+	mem := s.memOnly()
+	s.mu.Unlock()
 	st := s.sp.Stats()
 	return Stats{
 		Published:  s.published.Load(),
@@ -271,9 +287,9 @@ func (s *Sink) Stats() Stats {
 		Retried:    s.retried.Load(),
 		Spooled:    st.Appended,
 		Replayed:   s.replayed.Load(),
-		Dropped:    st.Dropped,
+		Dropped:    s.dropped.Load(),
 		SpoolBytes: st.Bytes,
-		Unacked:    st.Records,
+		Unacked:    st.Records + mem,
 		Connected:  s.connected(),
 	}
 }

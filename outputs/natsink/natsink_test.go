@@ -1,6 +1,8 @@
 package natsink
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -8,9 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/fastsniff/fastsniff/outputs/sink"
 )
@@ -18,6 +24,14 @@ import (
 // server starts nats-server with JetStream on a free loopback port and
 // returns its URL; it is killed at the end of tb.
 func server(tb testing.TB, extra ...string) string {
+	url, _ := serverProc(tb, extra...)
+	return url
+}
+
+// serverProc is server, also returning the server's process (to stop it).
+// The server dies with the test binary too (a test timeout's panic runs no
+// Cleanup): Pdeathsig.
+func serverProc(tb testing.TB, extra ...string) (string, *os.Process) {
 	tb.Helper()
 	if _, err := exec.LookPath("nats-server"); err != nil {
 		tb.Skip("needs nats-server (apt-get install nats-server; .ci/run installs it)")
@@ -30,10 +44,15 @@ func server(tb testing.TB, extra ...string) string {
 	ln.Close()
 	dir := tb.TempDir()
 	cmd := exec.Command("nats-server", append([]string{"-js", "-a", "127.0.0.1", "-p", strconv.Itoa(port), "-sd", dir}, extra...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	tb.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT) // in case it was stopped
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
 	for i := 0; ; i++ {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
@@ -45,7 +64,7 @@ func server(tb testing.TB, extra ...string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return fmt.Sprintf("nats://127.0.0.1:%d", port)
+	return fmt.Sprintf("nats://127.0.0.1:%d", port), cmd.Process
 }
 
 func lines(from, n int) []byte {
@@ -56,6 +75,42 @@ func lines(from, n int) []byte {
 	return b
 }
 
+// waitLive waits until the publisher is connected and keeping up, so that
+// records go to memory.
+func waitLive(t testing.TB, s *Sink) {
+	t.Helper()
+	for i := 0; ; i++ {
+		s.mu.Lock()
+		live := s.live
+		s.mu.Unlock()
+		if live {
+			return
+		}
+		if i > 500 {
+			t.Fatal("publisher not live after 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// spoolFileBytes is the size of the spool's segment files.
+func spoolFileBytes(t *testing.T, dir string) int64 {
+	t.Helper()
+	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, p := range segs {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += fi.Size()
+	}
+	return n
+}
+
 func TestPublishAckReplay(t *testing.T) {
 	url := server(t)
 	spool := filepath.Join(t.TempDir(), "spool")
@@ -63,6 +118,7 @@ func TestPublishAckReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitLive(t, s)
 	if err := s.Append(sink.Conn, lines(0, 1000)); err != nil {
 		t.Fatal(err)
 	}
@@ -72,9 +128,13 @@ func TestPublishAckReplay(t *testing.T) {
 	if err := s.Close(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// a server keeping up: every record went from memory, none to disk
 	st := s.Stats()
-	if st.Published != 1001 || st.Acked != 1001 || st.Spooled != 1001 || st.Unacked != 0 || st.SpoolBytes != 0 || st.Dropped != 0 {
+	if st.Published != 1001 || st.Acked != 1001 || st.Spooled != 0 || st.Unacked != 0 || st.SpoolBytes != 0 || st.Dropped != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	if n := spoolFileBytes(t, spool); n != 0 {
+		t.Errorf("%d bytes written to the spool", n)
 	}
 	// a record without uid is an error, not a message
 	s, err = Open(Config{URLs: []string{url}, Sensor: "t1", SpoolDir: spool})
@@ -93,6 +153,162 @@ func TestPublishAckReplay(t *testing.T) {
 	}
 	if st := s.Stats(); st.Acked != 10 || st.Published != 10 {
 		t.Fatalf("second run %+v", st)
+	}
+	if got := streamUIDs(t, url); len(got) != 1001 {
+		t.Errorf("stream holds %d records, want 1001", len(got))
+	}
+}
+
+// streamUIDs returns the uid of every message in the stream, in stream
+// order.
+func streamUIDs(t *testing.T, url string) []string {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uids []string
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && info.State.Msgs > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rec struct{ UID string }
+		if err := json.Unmarshal(m.Data, &rec); err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, rec.UID)
+	}
+	return uids
+}
+
+// TestStoppedServer: the server stops answering (SIGSTOP) while records
+// flow. The ring fills (MaxInFlight published, MemRecords held), then the
+// records go to the spool, those in memory first; a full spool drops the
+// newest, counted exactly. Close leaves every unacknowledged record in the
+// spool; the next Sink sends them: the stream holds the kept records once
+// each, in order, and nothing else.
+func TestStoppedServer(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		spoolMax int64
+		n        int // records appended while the server is stopped
+		full     bool
+	}{
+		{"spool takes all", 1 << 20, 300, false},
+		{"spool full", 16 << 10, 490, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url, proc := serverProc(t)
+			spool := filepath.Join(t.TempDir(), "spool")
+			cfg := Config{URLs: []string{url}, Sensor: "t3", SpoolDir: spool, SpoolMax: c.spoolMax,
+				MaxInFlight: 16, MemRecords: 64, AckWait: time.Minute}
+			s, err := Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitLive(t, s)
+			if err := s.Append(sink.Conn, lines(0, 10)); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; s.Stats().Acked != 10; i++ {
+				if i > 500 {
+					t.Fatalf("not acked: %+v", s.Stats())
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if err := proc.Signal(syscall.SIGSTOP); err != nil {
+				t.Fatal(err)
+			}
+			for i := 10; i < 10+c.n; i += 10 {
+				if err := s.Append(sink.Conn, lines(i, 10)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = s.Close(200 * time.Millisecond)
+			st := s.Stats()
+			var ue *UnackedError
+			if !errors.As(err, &ue) || ue.Lost || ue.N != st.Unacked {
+				t.Fatalf("Close = %v, stats %+v", err, st)
+			}
+			kept := int(ue.N)
+			// 16 published before the window was full; every record kept
+			// went to the spool: the 64 of the ring spilled, then the rest
+			if st.Published != 26 || st.Acked != 10 || int(st.Dropped) != c.n-kept || int(st.Spooled) != kept ||
+				(c.full != (st.Dropped > 0)) || st.SpoolBytes > uint64(c.spoolMax) {
+				t.Fatalf("%d appended, %d kept: stats %+v", c.n, kept, st)
+			}
+			if err := proc.Signal(syscall.SIGCONT); err != nil {
+				t.Fatal(err)
+			}
+			cfg.MaxInFlight, cfg.MemRecords = 0, 0
+			s, err = Open(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(20 * time.Second); err != nil {
+				t.Fatal(err)
+			}
+			if st := s.Stats(); int(st.Replayed) != kept || int(st.Acked) != kept || st.Unacked != 0 {
+				t.Fatalf("second run %+v, want %d replayed", st, kept)
+			}
+			got := streamUIDs(t, url)
+			if len(got) != 10+kept {
+				t.Fatalf("stream holds %d records, want %d", len(got), 10+kept)
+			}
+			for i, uid := range got {
+				if want := fmt.Sprintf("C%011d", i); uid != want {
+					t.Fatalf("stream record %d is %s, want %s", i, uid, want)
+				}
+			}
+		})
+	}
+}
+
+// TestServerDiesWithTest: a test binary that dies without its Cleanups (a
+// go test -timeout panic) takes its nats-server with it.
+func TestServerDiesWithTest(t *testing.T) {
+	if os.Getenv("NATSINK_ORPHAN") != "" {
+		_, proc := serverProc(t)
+		fmt.Printf("pid %d\n", proc.Pid)
+		os.Exit(3) // no Cleanup runs
+	}
+	if _, err := exec.LookPath("nats-server"); err != nil {
+		t.Skip("needs nats-server (apt-get install nats-server; .ci/run installs it)")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestServerDiesWithTest$")
+	cmd.Env = append(os.Environ(), "NATSINK_ORPHAN=1", "TMPDIR="+t.TempDir())
+	out, _ := cmd.Output()
+	var pid int
+	if _, err := fmt.Sscanf(string(out), "pid %d", &pid); err != nil || pid <= 0 {
+		t.Fatalf("child said %q", out)
+	}
+	for i := 0; ; i++ {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		// gone, or a zombie waiting for a reaper that is not us
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return
+		}
+		if i > 250 {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("nats-server %d still running after its test binary died", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -7,6 +7,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/fastsniff/fastsniff/outputs/sink"
+	"github.com/fastsniff/fastsniff/outputs/spool"
 )
 
 // The publisher speaks JetStream's publish protocol on the core
@@ -15,20 +18,14 @@ import (
 // half the CPU per record (measured by BenchmarkPublish): no JSON decoding
 // of each ack (only the error case is told apart), no timer, map entry and
 // channels per message, and no copy of the record (PublishMsg copies it to
-// the connection's buffer before returning; a re-send reads the spool
+// the connection's buffer before returning; a re-send reads the ring
 // again).
 //
 // A message's reply subject is <inbox>.<seq>, seq counting publishes in
-// this run, so an ack names its message without a lookup. The window is a
-// ring of MaxInFlight slots, from head (the oldest unacknowledged publish)
-// to next.
-
-// slot is one publish in the window.
-type slot struct {
-	end   int64 // spool position after the record
-	sent  time.Time
-	acked bool
-}
+// this run. The window is the ring's records [head, next); since the last
+// go-back, publish pubBase+i was record recBase+i, so an ack names its
+// record without a lookup, and acks of an abandoned window (seq < pubBase)
+// are ignored.
 
 // isError tells an ack from an error reply: {"error":{...}}, or the empty
 // 503 status message of no responders.
@@ -36,15 +33,18 @@ func isError(m *nats.Msg) bool {
 	return len(m.Data) == 0 || bytes.Contains(m.Data, []byte(`"error"`))
 }
 
-// run is the publisher goroutine: spool → JetStream, in order.
+// run is the publisher goroutine: ring (filled from the spool when it
+// holds records) → JetStream, in order.
 func (s *Sink) run() {
 	defer close(s.done)
+	defer s.finish()
 	if err := s.connect(); err != nil {
 		s.err = err
 		return
 	}
 	nc := s.nc.Load()
 	max := uint64(s.cfg.MaxInFlight)
+	n := uint64(len(s.ents))
 	// acks arrive on a channel the connection's reader fills directly (no
 	// goroutine hop per ack); it holds two windows (the current one and an
 	// abandoned one's late acks): an ack lost to a full channel only
@@ -59,15 +59,13 @@ func (s *Sink) run() {
 	_ = sub.SetPendingLimits(-1, -1)
 	defer sub.Unsubscribe()
 
-	start := s.sp.Start()
-	openEnd := s.sp.OpenEnd()
-	r := s.sp.NewReader(start)
+	r := s.sp.NewReader(s.loadPos)
 	defer r.Close()
-	committed := start // every record before it is acknowledged
-	high := start      // every record before it was published once in this run
-	ring := make([]slot, max)
-	var head, next uint64 // the window: seqs [head, next)
-	var pending int64     // acknowledged records not yet given to the spool's Commit
+	rpos := s.loadPos
+	acked := make([]bool, n)
+	sent := make([]time.Time, n)
+	next := s.head // records [head, next) are in flight
+	var recBase, pubBase, pubNext, high uint64
 	ready := false
 	closing := s.closing
 	drain := false
@@ -83,18 +81,6 @@ func (s *Sink) run() {
 			s.cfg.Logf("nats: %s (records wait in the spool)", msg)
 		}
 	}
-	commit := func() {
-		if pending > 0 {
-			s.sp.Commit(committed, pending)
-			pending = 0
-		}
-	}
-	defer func() {
-		commit()
-		if err := s.sp.Persist(); err != nil && s.err == nil {
-			s.err = err
-		}
-	}()
 	startDrain := func() {
 		closing, drain = nil, true
 		deadline = time.After(time.Until(time.Unix(0, s.drainBy.Load())))
@@ -112,15 +98,16 @@ func (s *Sink) run() {
 		}
 		return true
 	}
-	// goBack abandons the window and reads again from the oldest
+	// goBack abandons the window and publishes again from the oldest
 	// unacknowledged record; late acks of the abandoned publishes are
 	// ignored (their records are sent again, and dropped as duplicates).
-	// The wait doubles with every failure in a row (a leader election
-	// answers each publish with an error), from 100 ms up to 2 s.
+	// New records go to the spool until the ring caught up again. The wait
+	// doubles with every failure in a row (a leader election answers each
+	// publish with an error), from 100 ms up to 2 s.
 	fails := 0
 	goBack := func() bool {
-		head = next
-		r.Rewind(committed)
+		next, recBase, pubBase = s.head, s.head, pubNext
+		s.setLive(false)
 		d := min(100*time.Millisecond<<min(fails, 5), 2*time.Second)
 		fails++
 		return backoff(d)
@@ -141,35 +128,37 @@ func (s *Sink) run() {
 			}
 			ready = true
 		}
+		if err := s.load(r, &rpos); err != nil {
+			s.err = err
+			return
+		}
+		s.mu.Lock()
+		s.live = ready && fails == 0 && nc.IsConnected()
+		tail := s.tail
+		s.mu.Unlock()
 		failed := false
 		now := time.Now()
-		for ready && next-head < max && nc.IsConnected() {
-			rec, ok, err := r.Next()
-			if err != nil {
-				s.err = err
-				return
-			}
-			if !ok {
-				break
-			}
-			reply = strconv.AppendUint(append(append(reply[:0], inbox...), '.'), next, 10)
-			m.Subject = s.subj[rec.Kind]
+		for ready && next < tail && next-s.head < max && nc.IsConnected() {
+			e := &s.ents[next%n]
+			reply = strconv.AppendUint(append(append(reply[:0], inbox...), '.'), pubNext, 10)
+			m.Subject = s.subj[e.kind]
 			m.Reply = string(reply)
-			m.Data = rec.Line
-			msgID[0] = string(rec.ID)
+			m.Data = e.line()
+			msgID[0] = string(e.id())
 			if err := nc.PublishMsg(m); err != nil {
 				warn(err.Error())
 				failed = true
 				break
 			}
-			if rec.End <= high {
+			if next < high {
 				s.retried.Add(1)
 			} else {
 				s.published.Add(1)
-				high = rec.End
+				high = next + 1
 			}
-			ring[next%max] = slot{end: rec.End, sent: now}
+			sent[next%n] = now
 			next++
+			pubNext++
 		}
 		if failed {
 			if !goBack() {
@@ -177,12 +166,12 @@ func (s *Sink) run() {
 			}
 			continue
 		}
-		if head == next {
-			commit()
-			if drain && s.sp.Stats().Records == 0 {
+		if next == s.head { // nothing in flight
+			if drain && s.empty() {
 				return
 			}
 			select {
+			case <-s.wake:
 			case <-s.sp.Notify():
 			case <-tick.C:
 				if err := s.sp.Persist(); err != nil {
@@ -196,7 +185,7 @@ func (s *Sink) run() {
 			}
 			continue
 		}
-		wait := s.cfg.AckWait - time.Since(ring[head%max].sent)
+		wait := s.cfg.AckWait - time.Since(sent[s.head%n])
 		if wait <= 0 {
 			warn("no acknowledgement within " + s.cfg.AckWait.String())
 			if !goBack() {
@@ -207,11 +196,11 @@ func (s *Sink) run() {
 		ackTimer.Reset(wait)
 		select {
 		case m := <-acks:
-			// take every ack that is there, then commit once
+			// take every ack that is there, then pop once
 			for {
 				seq, err := strconv.ParseUint(m.Subject[len(inbox)+1:], 10, 64)
 				switch {
-				case err != nil || seq < head || seq >= next:
+				case err != nil || seq < pubBase || seq >= pubNext:
 					// not ours, or of an abandoned window
 				case isError(m):
 					warn("publish refused by the server")
@@ -219,7 +208,7 @@ func (s *Sink) run() {
 						return
 					}
 				default:
-					ring[seq%max].acked = true
+					acked[(recBase+seq-pubBase)%n] = true
 				}
 				select {
 				case m = <-acks:
@@ -228,26 +217,12 @@ func (s *Sink) run() {
 				}
 				break
 			}
-			if head < next && ring[head%max].acked {
+			if acked[s.head%n] {
 				fails = 0
-			}
-			for head < next && ring[head%max].acked {
-				sl := &ring[head%max]
-				committed = sl.end
-				if committed <= openEnd {
-					s.replayed.Add(1)
-				}
-				sl.acked = false
-				head++
-				pending++
-				s.acked.Add(1)
-			}
-			if pending >= 256 {
-				commit()
+				s.pop(acked)
 			}
 		case <-ackTimer.C:
 		case <-tick.C:
-			commit()
 			if err := s.sp.Persist(); err != nil {
 				s.err = err
 				return
@@ -257,5 +232,103 @@ func (s *Sink) run() {
 		case <-deadline:
 			return
 		}
+	}
+}
+
+// setLive says whether records may go to memory.
+func (s *Sink) setLive(v bool) {
+	s.mu.Lock()
+	s.live = v
+	s.mu.Unlock()
+}
+
+// empty reports whether every record was acknowledged.
+func (s *Sink) empty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.head == s.tail && s.loadPos == s.sp.End()
+}
+
+// pop removes the acknowledged records at the head of the ring and
+// commits their places in the spool.
+func (s *Sink) pop(acked []bool) {
+	n := uint64(len(s.ents))
+	var pos, spooled int64
+	var popped, replayed uint64
+	s.mu.Lock()
+	for s.head < s.tail && acked[s.head%n] {
+		e := &s.ents[s.head%n]
+		if e.spoolEnd > 0 {
+			pos = e.spoolEnd
+			spooled++
+			if pos <= s.openEnd {
+				replayed++
+			}
+		}
+		s.memBytes -= len(e.buf)
+		if cap(e.buf) > maxKeptBuf {
+			e.buf = nil
+		}
+		acked[s.head%n] = false
+		s.head++
+		popped++
+	}
+	if spooled > 0 {
+		s.sp.Commit(pos, spooled)
+	}
+	s.mu.Unlock()
+	s.acked.Add(popped)
+	s.replayed.Add(replayed)
+}
+
+// load moves records from the spool into the ring while it has room.
+func (s *Sink) load(r *spool.Reader, rpos *int64) error {
+	n := uint64(len(s.ents))
+	for {
+		s.mu.Lock()
+		if s.loadPos == s.sp.End() || s.tail-s.head >= n || s.memBytes >= s.cfg.MemBytes {
+			s.mu.Unlock()
+			return nil
+		}
+		// no memory-only record can appear while the spool holds records
+		// beyond the ring: loadPos stays put until the put below
+		pos := s.loadPos
+		s.mu.Unlock()
+		if pos != *rpos { // records were spilled: they are in the ring already
+			r.Rewind(pos)
+			*rpos = pos
+		}
+		rec, ok, err := r.Next()
+		if err != nil || !ok {
+			return err
+		}
+		s.mu.Lock()
+		s.put(sink.Kind(rec.Kind), rec.ID, rec.Line, rec.End)
+		s.loadPos, s.direct = rec.End, s.tail
+		s.mu.Unlock()
+		*rpos = rec.End
+	}
+}
+
+// finish ends the publisher: records in memory only are spilled to the
+// spool for the next run (those it cannot take are lost, counted as
+// dropped), and the commit is persisted.
+func (s *Sink) finish() {
+	s.mu.Lock()
+	s.live = false
+	err := s.spill()
+	if lost := s.memOnly(); lost > 0 {
+		s.dropped.Add(lost)
+		s.cfg.Logf("spool %s full (%d bytes): %d unacknowledged records lost", s.sp.Dir(), s.cfg.SpoolMax, lost)
+	}
+	s.mu.Unlock()
+	if e := s.sp.Flush(); err == nil {
+		err = e
+	}
+	if e := s.sp.Persist(); err == nil {
+		err = e
+	}
+	if err != nil && s.err == nil {
+		s.err = err
 	}
 }

@@ -375,6 +375,13 @@ func (s *Spool) Start() int64 {
 	return s.commit
 }
 
+// End is the position after the last appended record (flushed or not).
+func (s *Spool) End() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.end
+}
+
 // OpenEnd is the end at Open: records ending at or before it were left
 // by a previous run.
 func (s *Spool) OpenEnd() int64 { return s.openEnd }
