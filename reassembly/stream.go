@@ -6,7 +6,7 @@ import "bytes"
 // delivered straight from the packet when the peer already ACKed it (no
 // copy), otherwise copied once into a pooled buffer.
 func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, lease uint32, ts int64) {
-	h := &c.half[d]
+	h := &c.half[d&1]
 	start := h.seqOff(seq)
 	end := start + int64(len(payload))
 	if end <= int64(h.nextOff) {
@@ -17,7 +17,7 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, lease uint32, ts
 		// all of it was delivered (or given up on) already
 		t.stats.Duplicates++
 		h.stats.Dups++
-		c.addHist(d, 'T')
+		c.addHist(d, histT)
 		return
 	}
 	if start-h.frontier() > maxAhead {
@@ -29,7 +29,7 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, lease uint32, ts
 		start = int64(h.nextOff)
 		t.stats.Overlaps++
 		h.stats.Overlaps++
-		c.addHist(d, 'T')
+		c.addHist(d, histT)
 	}
 	off := uint64(start)
 	if len(h.segs) == 0 && off == h.nextOff {
@@ -60,7 +60,7 @@ func (t *Table) insert(c *Conn, d Dir, seq Seq, payload []byte, lease uint32, ts
 // buffer stores payload at stream offset off (>= nextOff), resolving
 // overlaps with what is buffered by the Overlap policy.
 func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, lease uint32) {
-	h := &c.half[d]
+	h := &c.half[d&1]
 	end := off + uint64(len(payload))
 	n := len(h.segs)
 	if n == 0 || h.segs[n-1].end() <= off {
@@ -123,12 +123,12 @@ func (t *Table) buffer(c *Conn, d Dir, off uint64, payload []byte, lease uint32)
 			t.stats.Duplicates++
 			h.stats.Dups++
 		}
-		c.addHist(d, 'T')
+		c.addHist(d, histT)
 	}
 	if conflict {
 		t.stats.Conflicts++
 		h.stats.Conflicts++
-		c.addHist(d, 'I')
+		c.addHist(d, histI)
 	}
 }
 
@@ -196,7 +196,7 @@ func (t *Table) popSeg(c *Conn, h *half) {
 // limit, declaring holes below gapLimit as gaps. Bytes past the peer's ACK
 // are flagged Unacked.
 func (t *Table) deliver(c *Conn, d Dir, limit, gapLimit uint64, ts int64) {
-	h := &c.half[d]
+	h := &c.half[d&1]
 	acked := noLimit
 	if t.cfg.Delivery == AckGated {
 		acked = h.ackedOff()
@@ -239,7 +239,7 @@ func (t *Table) deliver(c *Conn, d Dir, limit, gapLimit uint64, ts int64) {
 		h.stats.Missed += gap
 		t.stats.Gaps++
 		t.stats.MissedBytes += gap
-		c.addHist(d, 'G')
+		c.addHist(d, histG)
 		h.next = h.next.Add(int(gap))
 		h.nextOff = he
 	}
@@ -253,7 +253,7 @@ func (t *Table) deliver(c *Conn, d Dir, limit, gapLimit uint64, ts int64) {
 
 // emit calls the Handler for bytes at the current delivery point of d.
 func (t *Table) emit(c *Conn, d Dir, b []byte, gap uint64, unacked bool, ts int64) {
-	h := &c.half[d]
+	h := &c.half[d&1]
 	n := uint64(len(b))
 	h.stats.Delivered += n
 	t.stats.Delivered += n

@@ -25,7 +25,6 @@ type Table struct {
 
 	// the last connection looked up: consecutive packets of one flow are
 	// the common case and skip the index.
-	cacheKey  Key
 	cacheConn *Conn
 
 	lru       list // open connections, most recently active first
@@ -157,16 +156,16 @@ func (t *Table) Feed(s *Segment) {
 	fromHi := k.set(s, t.cfg.IgnoreVLAN)
 	var c *Conn
 	var h uint64
-	if t.cacheConn != nil && t.cacheKey.equal(&k) {
-		c = t.cacheConn
+	// the last connection found first: compared with its own keys, which
+	// it holds while it is cached (drop clears the cache)
+	if c = t.cacheConn; c != nil && c.key.equal(&k) {
 		h = c.hash
-		if c.aliased && !k.equal(&c.key) {
-			h = c.aliasHash // found under the other direction's VLANs
-		}
+	} else if c != nil && c.aliased && c.alias.equal(&k) {
+		h = c.aliasHash // found under the other direction's VLANs
 	} else {
 		h = k.Hash()
 		if c = t.conns.get(&k, h); c != nil {
-			t.cacheKey, t.cacheConn = k, c
+			t.cacheConn = c
 		}
 	}
 	var q compact // k as embryos hold it, when looked up
@@ -298,7 +297,7 @@ func (t *Table) open(k Key, h uint64, fromHi bool, s *Segment, how int) *Conn {
 	c.id = connID(h^vlanMix(&k.VLANs), s.TS, s.Seq)
 	if how != openTransient {
 		t.conns.insert(c, h)
-		t.cacheKey, t.cacheConn = k, c
+		t.cacheConn = c
 		t.lru.pushFront(c)
 	} else {
 		c.transient = true
@@ -406,7 +405,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	if c.bypass && !c.bypassed {
 		t.letGo(c)
 	}
-	h, p := &c.half[d], &c.half[d^1]
+	h, p := &c.half[d&1], &c.half[(d^1)&1]
 	f := s.Flags
 	h.stats.Packets++
 	h.stats.Bytes += uint64(len(s.Payload))
@@ -420,7 +419,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	if f&SYN != 0 {
 		h.stats.SYN = true
 		if f&ACK != 0 {
-			c.addHist(d, 'H')
+			c.addHist(d, histH)
 			if c.state == StateSynSent {
 				c.state = StateEstablished
 			}
@@ -430,7 +429,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 				p.isn, p.isnKnown = s.Ack-1, true
 			}
 		} else {
-			c.addHist(d, 'S')
+			c.addHist(d, histS)
 		}
 		if (!h.isnKnown || h.isn != seq) && h.empty() {
 			// the SYN sets the stream's origin; one that contradicts an
@@ -438,7 +437,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 			// midstream ACK) replaces it while nothing was delivered
 			h.rebase(seq)
 		} else if h.isnKnown && h.isn == seq {
-			c.addHist(d, 'T')
+			c.addHist(d, histT)
 		}
 		seq++
 	}
@@ -447,11 +446,11 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 		return
 	}
 	if f&ACK != 0 && f&SYN == 0 {
-		c.addHist(d, 'A')
+		c.addHist(d, histA)
 	}
 	if s.Window == 0 && f&SYN == 0 {
 		h.stats.ZeroWin = true
-		c.addHist(d, 'W')
+		c.addHist(d, histW)
 	}
 	if !h.init {
 		h.init, h.next, h.nextOff = true, seq, 0
@@ -462,7 +461,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	n := len(s.Payload)
 	end := seq.Add(n + s.Truncated)
 	if n > 0 || s.Truncated > 0 {
-		c.addHist(d, 'D')
+		c.addHist(d, histD)
 		if n > 0 {
 			if c.bypass {
 				h.stats.Bypassed += uint64(n)
@@ -477,7 +476,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	}
 	if f&FIN != 0 {
 		h.stats.FIN = true
-		c.addHist(d, 'F')
+		c.addHist(d, histF)
 		if !h.finSeen {
 			if off, ok := h.offsetOf(end); ok {
 				h.finSeen, h.finOff = true, off
@@ -512,7 +511,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 
 // ack processes the peer's acknowledgement of direction pd's bytes.
 func (t *Table) ack(c *Conn, pd Dir, a Seq, ts int64) {
-	p := &c.half[pd]
+	p := &c.half[pd&1]
 	if !p.init {
 		// nothing seen from pd yet: the ACK tells where its stream is
 		p.init, p.next, p.nextOff = true, a, 0
@@ -539,9 +538,9 @@ func (t *Table) ack(c *Conn, pd Dir, a Seq, ts int64) {
 
 // reset handles a RST from direction d.
 func (t *Table) reset(c *Conn, d Dir, s *Segment) {
-	h, p := &c.half[d], &c.half[d^1]
+	h, p := &c.half[d&1], &c.half[(d^1)&1]
 	h.stats.RST = true
-	c.addHist(d, 'R')
+	c.addHist(d, histR)
 	t.stats.RSTPayload += uint64(len(s.Payload))
 	var valid bool
 	if h.init {
@@ -578,7 +577,7 @@ func (t *Table) reset(c *Conn, d Dir, s *Segment) {
 // letGo releases what a bypassed connection holds, undelivered.
 func (t *Table) letGo(c *Conn) {
 	for d := range c.half {
-		h := &c.half[d]
+		h := &c.half[d&1]
 		for len(h.segs) > 0 {
 			t.popSeg(c, h)
 		}
@@ -611,7 +610,7 @@ func (t *Table) relieve(ts int64) {
 // usual (holes the ACK covers become gaps), then the rest flagged Unacked
 // with holes between buffered pieces reported as gaps.
 func (t *Table) drain(c *Conn, d Dir, ts int64) {
-	h := &c.half[d]
+	h := &c.half[d&1]
 	if a := h.ackedOff(); a > h.nextOff {
 		t.deliver(c, d, a, a, ts)
 	}

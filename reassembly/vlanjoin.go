@@ -49,7 +49,7 @@ func (t *Table) join(k *Key, h uint64, fromHi bool, s *Segment) *Conn {
 		c.aliasDir = FromServer
 	}
 	t.conns.insert(c, h)
-	t.cacheKey, t.cacheConn = *k, c
+	t.cacheConn = c
 	t.stats.VLANJoined++
 	return c
 }
