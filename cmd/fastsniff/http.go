@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fastsniff/fastsniff/outputs/httplog"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/outputs/metrics"
 	"github.com/fastsniff/fastsniff/outputs/sink"
 	"github.com/fastsniff/fastsniff/reassembly"
@@ -24,6 +25,8 @@ type httpOptions struct {
 	tee func(path string) (*sink.Tee, error)
 	// create, when set, opens the log file (rotation, SIGHUP: logfiles.go)
 	create func(path string) (io.WriteCloser, error)
+	// capture, when set, stamps lines for rotation (logfiles.go)
+	capture *logfile.Capture
 }
 
 // bodySize is a flag value in bytes with an optional k, m or g suffix
@@ -85,7 +88,7 @@ func openHTTP(o *httpOptions, stdout io.Writer) (*httpOutput, error) {
 	if o.log == "" && o.bodies == "" && o.tee == nil {
 		return nil, nil
 	}
-	opt := httplog.Options{BodiesDir: o.bodies, BodyMax: int64(o.bodyMax), Decompress: o.decompress}
+	opt := httplog.Options{BodiesDir: o.bodies, BodyMax: int64(o.bodyMax), Decompress: o.decompress, Capture: o.capture}
 	var log *httplog.Log
 	var err error
 	if o.tee != nil {

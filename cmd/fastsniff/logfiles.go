@@ -9,7 +9,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fastsniff/fastsniff/engine/worker"
 	"github.com/fastsniff/fastsniff/outputs/logfile"
+	"github.com/fastsniff/fastsniff/reassembly"
 )
 
 // rotateOptions are --rotate and --rotate-gzip, and the run's log files.
@@ -19,6 +21,11 @@ type rotateOptions struct {
 	// set holds the run's log files (made by the run: its clock is the
 	// source's); nil until then.
 	set *logfile.Set
+	// capture, reading a file with rotation, stamps every log line with
+	// the capture time it was logged at, on its worker's clock, and the
+	// files are rotated by the stamps (logfile.Capture); nil live, where
+	// the wall clock when a line is written rotates.
+	capture *logfile.Capture
 }
 
 func addRotateFlags(fs *flag.FlagSet, o *rotateOptions) {
@@ -66,6 +73,31 @@ func (o *options) logWriter(flag, path string, stdout io.Writer) (io.WriteCloser
 		o.rotate.newLogSet(nil, nil, nil)
 	}
 	return o.rotate.set.Create(path)
+}
+
+// withClock returns h, the handler of a worker whose logs (h itself or
+// among hs) stamp their lines, so that the worker gives them its clock
+// (engine/worker.Clocked).
+func withClock(h reassembly.Handler, hs []reassembly.Handler) reassembly.Handler {
+	c := clockedHandler{Handler: h}
+	for _, x := range append([]reassembly.Handler{h}, hs...) {
+		if l, ok := x.(worker.Clocked); ok {
+			c.logs = append(c.logs, l)
+		}
+	}
+	return c
+}
+
+// clockedHandler hands the worker's clock to the logs under it.
+type clockedHandler struct {
+	reassembly.Handler
+	logs []worker.Clocked
+}
+
+func (c clockedHandler) UseClock(now func() int64) {
+	for _, l := range c.logs {
+		l.UseClock(now)
+	}
 }
 
 type nopCloser struct{ io.Writer }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fastsniff/fastsniff/engine/pcapfile"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/outputs/pcapwriter"
 )
 
@@ -24,6 +25,11 @@ type captureTap struct {
 func offlineTap(o *options, stdout io.Writer, warn func(error)) (*captureTap, *pcapwriter.Writer, error) {
 	t := &captureTap{}
 	o.rotate.newLogSet(t.now, t.start, warn)
+	if o.rotate.interval > 0 {
+		// each line goes to the span of the capture time it was logged
+		// at on its worker, not of how far the reader has got
+		o.rotate.capture = &logfile.Capture{Interval: o.rotate.interval, Idle: o.reasm.IdleTimeout, Grace: o.reasm.ResetGrace}
+	}
 	if o.write.path != "" {
 		w, err := openPcapOut(&o.write, 0, 0, 8, true, stdout, warn)
 		if err != nil {

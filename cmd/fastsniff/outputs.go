@@ -15,6 +15,7 @@ type outputSet struct {
 	outs    []func(worker int) reassembly.Handler
 	closers []func() error
 	ssl     *sslOutput // wraps the others (ssl.go)
+	clocked bool       // the logs stamp lines with the workers' clocks (logfiles.go)
 }
 
 // openOutputs opens the outputs the options ask for. On error, what was
@@ -37,6 +38,7 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 	o.http.tee = o.nats.httpTee(nout, o.http.log, stdout)
 	o.nats.create = func(p string) (io.WriteCloser, error) { return o.logWriter("a log", p, stdout) }
 	o.http.create = func(p string) (io.WriteCloser, error) { return o.logWriter("--http-log", p, stdout) }
+	o.http.capture, s.clocked = o.rotate.capture, o.rotate.capture != nil
 	if o.connLog != "" || nout != nil {
 		var log *connlog.Log
 		if o.nats.wraps() {
@@ -103,6 +105,9 @@ func (s *outputSet) handler(i int) reassembly.Handler {
 	}
 	if s.ssl != nil {
 		h = s.ssl.wrap(h, hs)
+	}
+	if s.clocked {
+		h = withClock(h, hs)
 	}
 	return h
 }

@@ -29,9 +29,22 @@ type Worker struct {
 	pub Snapshot
 }
 
-// New returns worker id with its own Table handing streams to h.
+// Clocked is a Handler that reads its worker's capture clock (the
+// Table's Now, Unix ns) in its callbacks: the logs stamp their lines with
+// it, so that rotation on the capture clock follows the worker, not the
+// reader.
+type Clocked interface {
+	UseClock(now func() int64)
+}
+
+// New returns worker id with its own Table handing streams to h. A
+// Clocked h is given the Table's clock.
 func New(id int, cfg reassembly.Config, h reassembly.Handler) *Worker {
-	return &Worker{id: id, table: reassembly.NewTable(cfg, h)}
+	w := &Worker{id: id, table: reassembly.NewTable(cfg, h)}
+	if c, ok := h.(Clocked); ok {
+		c.UseClock(w.table.Now)
+	}
+	return w
 }
 
 // ID returns the worker's index.

@@ -44,3 +44,32 @@ func TestPublishAndFlush(t *testing.T) {
 		t.Errorf("after Flush: %+v", got.Reassembly)
 	}
 }
+
+// clockedFuncs records the worker's clock at each close.
+type clockedFuncs struct {
+	reassembly.Funcs
+	now func() int64
+	at  []int64
+}
+
+func (c *clockedFuncs) UseClock(now func() int64) { c.now = now }
+
+func TestClocked(t *testing.T) {
+	h := &clockedFuncs{}
+	h.OnClose = func(*reassembly.Conn, reassembly.Reason) { h.at = append(h.at, h.now()) }
+	w := New(0, reassembly.Config{}, h)
+	if h.now == nil {
+		t.Fatal("UseClock not called")
+	}
+	s := reassembly.Segment{TS: 1e18, SrcPort: 40000, DstPort: 80, Flags: reassembly.SYN, Seq: 7, WScale: -1}
+	s.SetAddrs(netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2"))
+	w.Feed(&s)
+	if got := h.now(); got != 1e18 {
+		t.Errorf("clock %d after a segment, want its time", got)
+	}
+	w.Advance(1e18 + 7*60e9) // the timeout fires on this clock
+	w.Flush(reassembly.ReasonFlush)
+	if len(h.at) != 1 || h.at[0] != 1e18+7*60e9 {
+		t.Errorf("clock at the close %v, want [%d]", h.at, int64(1e18+7*60e9))
+	}
+}

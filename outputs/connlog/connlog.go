@@ -48,6 +48,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -70,7 +71,18 @@ type Options struct {
 	// the decoder keys flows by tunnel) in the tunnel field; nil writes
 	// the tunnel's hash in hex. decode.TunnelNames is one.
 	Tunnels TunnelNamer
+	// Capture, if set, stamps each line with the capture time the
+	// connection closed (logfile.Capture), and a buffer holds lines of
+	// one rotation span only: the writer tells the destination each
+	// buffer's stamp when it has a SetStamp(int64) method (logfile.File,
+	// sink.Tee), so that rotation follows the capture. The worker's clock
+	// comes from Handler.UseClock.
+	Capture *logfile.Capture
 }
+
+// stamper is a destination that files lines by the capture time they
+// were logged at (logfile.File).
+type stamper interface{ SetStamp(ns int64) }
 
 // TunnelNamer appends the text naming a tunnel id.
 type TunnelNamer interface {
@@ -110,7 +122,14 @@ func newLog(w io.Writer, c io.Closer, opt Options) *Log {
 		opt.FlushInterval = time.Second
 	}
 	l := &Log{opt: opt}
-	consume := func(b []byte) error {
+	st, _ := w.(stamper)
+	if opt.Capture == nil {
+		st = nil
+	}
+	consume := func(b []byte, stamp int64) error {
+		if st != nil {
+			st.SetStamp(stamp)
+		}
 		n, err := w.Write(b)
 		if err == nil && n != len(b) {
 			err = io.ErrShortWrite
@@ -121,7 +140,7 @@ func newLog(w io.Writer, c io.Closer, opt Options) *Log {
 	if c != nil {
 		finish = func(error) error { return c.Close() }
 	}
-	l.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, consume, finish)
+	l.pipe = pipe.NewStamped(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, consume, finish)
 	return l
 }
 
@@ -133,6 +152,7 @@ var ErrClosed = errors.New("connlog: log closed")
 func (l *Log) Handler() *Handler {
 	return l.hs.Add(ErrClosed, func(int) *Handler {
 		h := &Handler{log: l, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
+		h.batch.Capture = l.opt.Capture
 		h.rec.digest = l.opt.Digest
 		h.rec.names = l.opt.Tunnels
 		h.rec.sum[0] = h.sums[0][:0]
@@ -148,7 +168,7 @@ func (l *Log) Handler() *Handler {
 // connection was logged): Close reads the Handlers' buffers. Later calls
 // return the same error.
 func (l *Log) Close() error {
-	return l.hs.Close(l.pipe, func(h *Handler) { h.buf = l.pipe.Put(h.buf) })
+	return l.hs.Close(l.pipe, func(h *Handler) { h.put() })
 }
 
 // Stats are a Log's counters.
@@ -170,6 +190,7 @@ type Handler struct {
 	rec    record
 	sums   [2][sha256.Size]byte
 	lines  uint64
+	batch  logfile.Batch // the stamps of buf's lines (Options.Capture)
 	// bypassed, if set, says whether the connection closing was bypassed
 	// by the TLS log and how many bytes were not passed on (SetBypassed)
 	bypassed func() (bool, uint64)
@@ -180,6 +201,14 @@ type Handler struct {
 // line then says tls_bypassed and bypassed_bytes. Call it before the
 // worker starts.
 func (h *Handler) SetBypassed(f func() (bool, uint64)) { h.bypassed = f }
+
+// UseClock gives the Handler its worker's capture clock (Unix ns; the
+// Table's Now), which stamps lines with Options.Capture. Call it before
+// the worker starts.
+func (h *Handler) UseClock(now func() int64) { h.batch.Now = now }
+
+// put hands buf over with its lines' stamp.
+func (h *Handler) put() { h.buf = h.log.pipe.PutAt(h.buf, h.batch.Stamp()) }
 
 var _ reassembly.Handler = (*Handler)(nil)
 
@@ -228,17 +257,22 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 		}
 		h.free.Release(c, d)
 	}
+	if h.batch.Capture != nil {
+		if flush, stamp := h.batch.Line(h.batch.Capture.Closed(c, r, h.batch.Clock()), len(h.buf)); flush {
+			h.buf = h.log.pipe.PutAt(h.buf, stamp) // lines of an earlier span
+		}
+	}
 	wasEmpty := len(h.buf) == 0
 	h.buf = appendRecord(h.buf, &h.rec, c.History())
 	h.lines++
 	switch {
 	case len(h.buf) >= h.log.pipe.Size():
-		h.buf = h.log.pipe.Put(h.buf)
+		h.put()
 	case h.every < 0:
 	case wasEmpty:
 		h.since = time.Now()
 	case time.Since(h.since) >= h.every:
-		h.buf = h.log.pipe.Put(h.buf)
+		h.put()
 	}
 }
 
@@ -246,7 +280,7 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 // Handler's worker, e.g. when the worker goes idle.
 func (h *Handler) Flush() {
 	if len(h.buf) > 0 {
-		h.buf = h.log.pipe.Put(h.buf)
+		h.put()
 	}
 }
 

@@ -362,7 +362,7 @@ func BenchmarkHTTPOverhead(b *testing.B) {
 	t0 := threadCPU()
 	const reps = 20
 	for range reps {
-		if err := w.consume(raw); err != nil {
+		if err := w.consume(raw, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

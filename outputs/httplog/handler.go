@@ -8,6 +8,7 @@ import (
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -35,6 +36,9 @@ type Handler struct {
 
 	mu  sync.Mutex // guards pub: taken once per 32 events (and Flush)
 	pub published
+
+	batch logfile.Batch // the stamps of buf's lines (Options.Capture)
+	at    int64         // the stamp of a line logged now
 }
 
 // published is what a Handler shares with Log.Stats.
@@ -87,6 +91,7 @@ func newHandler(l *Log, n uint64) *Handler {
 		max:    uint64(l.opt.BodyMax),
 		idHi:   n << 44,
 	}
+	h.batch.Capture = l.opt.Capture
 	var cb http1.Callbacks = callbacks{h}
 	if h.bodies {
 		cb = bodyCallbacks{callbacks{h}}
@@ -102,6 +107,11 @@ func (h *Handler) Parser() *http1.Parser { return h.p }
 // the Handler's worker).
 func (h *Handler) Logged() uint64 { return h.logged }
 
+// UseClock gives the Handler its worker's capture clock (Unix ns; the
+// Table's Now), which stamps lines with Options.Capture. Call it before
+// the worker starts.
+func (h *Handler) UseClock(now func() int64) { h.batch.Now = now }
+
 // Opened implements reassembly.Handler.
 func (h *Handler) Opened(c *reassembly.Conn) { c.Ctx = h.newConn() }
 
@@ -115,6 +125,9 @@ func (h *Handler) ctx(c *reassembly.Conn) *conn { return connstate.Of(c, h.newCo
 
 // Sent implements reassembly.Handler: client bytes.
 func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
+	if h.batch.Capture != nil {
+		h.at = h.batch.Capture.Delivered(c, d.TS)
+	}
 	h.p.Feed(h.ctx(c).s, c, reassembly.FromClient, d)
 	if h.dirty {
 		h.publish()
@@ -123,6 +136,9 @@ func (h *Handler) Sent(c *reassembly.Conn, d reassembly.Data) {
 
 // Received implements reassembly.Handler: server bytes.
 func (h *Handler) Received(c *reassembly.Conn, d reassembly.Data) {
+	if h.batch.Capture != nil {
+		h.at = h.batch.Capture.Delivered(c, d.TS)
+	}
 	h.p.Feed(h.ctx(c).s, c, reassembly.FromServer, d)
 	if h.dirty {
 		h.publish()
@@ -133,6 +149,9 @@ func (h *Handler) Received(c *reassembly.Conn, d reassembly.Data) {
 // logged.
 func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	cs := h.ctx(c)
+	if h.batch.Capture != nil {
+		h.at = h.batch.Capture.Closed(c, r, h.batch.Clock())
+	}
 	h.p.Close(cs.s, c, r)
 	cs.s = nil
 	// every body has had its line by now; end any left defensively
@@ -171,7 +190,7 @@ func (h *Handler) publish() {
 }
 
 func (h *Handler) put() {
-	h.buf = h.log.pipe.Put(h.buf)
+	h.buf = h.log.pipe.PutAt(h.buf, h.batch.Stamp())
 	h.since = time.Time{}
 }
 
@@ -239,6 +258,10 @@ func (h *Handler) response(res *http1.Response, req *http1.Request, c *reassembl
 				cs.remove(b)
 			}
 		}
+	}
+	if flush, stamp := h.batch.Line(h.at, len(h.buf)); flush {
+		h.buf = h.log.pipe.PutAt(h.buf, stamp) // lines of an earlier span
+		h.since = time.Time{}
 	}
 	h.reserve(hdrLen + 1024)
 	n := len(h.buf)

@@ -63,6 +63,7 @@ import (
 
 	"github.com/fastsniff/fastsniff/http1"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 )
 
 // DefaultBodyMax is the default Options.BodyMax: 10 MiB.
@@ -98,6 +99,12 @@ type Options struct {
 	// has held data longer than this (wall clock), the buffer is handed to
 	// the writer even if not full. Default 1s; negative disables it.
 	FlushInterval time.Duration
+	// Capture, if set, stamps each transaction's line with the capture
+	// time it was logged at (logfile.Capture); a buffer holds lines of one
+	// rotation span only, and the writer tells the destination their
+	// stamp when it has a SetStamp(int64) method (logfile.File,
+	// sink.Tee). The worker's clock comes from Handler.UseClock.
+	Capture *logfile.Capture
 }
 
 // Stats are a Log's counters. The parser counters, Logged and BodyFiles
@@ -183,7 +190,7 @@ func newLog(out io.Writer, c io.Closer, opt Options) (*Log, error) {
 	}
 	w := newWriter(out, c, &opt)
 	l := &Log{opt: opt, w: w}
-	l.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
+	l.pipe = pipe.NewStamped(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
 	return l, nil
 }
 
@@ -202,7 +209,7 @@ func (l *Log) Handler() *Handler {
 func (l *Log) Close() error {
 	return l.hs.Close(l.pipe, func(h *Handler) {
 		h.publish()
-		h.buf = l.pipe.Put(h.buf)
+		h.put()
 	})
 }
 

@@ -21,6 +21,7 @@ import (
 // by Log.Stats).
 type writer struct {
 	out        io.Writer
+	stamper    interface{ SetStamp(int64) } // out's, with Options.Capture
 	closer     io.Closer
 	dir        string
 	max        int64
@@ -77,6 +78,9 @@ func newWriter(out io.Writer, c io.Closer, opt *Options) *writer {
 		decompress: opt.Decompress,
 		maxOpen:    opt.MaxOpen,
 	}
+	if st, ok := out.(interface{ SetStamp(int64) }); ok && opt.Capture != nil {
+		w.stamper = st
+	}
 	if w.dir != "" {
 		w.files = make(map[uint64]*bfile)
 		w.results = make(map[uint64]*result)
@@ -85,7 +89,7 @@ func newWriter(out io.Writer, c io.Closer, opt *Options) *writer {
 	return w
 }
 
-func (w *writer) consume(b []byte) error {
+func (w *writer) consume(b []byte, stamp int64) error {
 	w.lines = w.lines[:0]
 	for len(b) > 0 {
 		op, id, arg, p, rest, ok := pipe.NextRecord(b)
@@ -134,6 +138,9 @@ func (w *writer) consume(b []byte) error {
 		w.bodyFail(w.cache.Flush())
 	}
 	if len(w.lines) > 0 && !w.logDead {
+		if w.stamper != nil {
+			w.stamper.SetStamp(stamp)
+		}
 		n, err := w.out.Write(w.lines)
 		if err == nil && n != len(w.lines) {
 			err = io.ErrShortWrite

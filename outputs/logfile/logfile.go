@@ -19,6 +19,15 @@
 // The clock is the Set's: the capture clock reading a file (-r), so a
 // capture of three hours gives three hourly files however fast it is
 // read; the wall clock live (-i), where Set.Tick rotates idle files too.
+//
+// Stamped writes: a writer that knows when its lines were logged (the
+// capture time, Capture) says so with File.SetStamp before it writes them,
+// and the lines go to the file of the span holding that time, whatever
+// the clock says when they are written. Workers that read a capture run
+// at different points of it, so lines of a span may still come after
+// lines of the next one: each span is written to a hidden file of its
+// own (.conn.START.json.part) and all of them are renamed with their spans
+// (and compressed) when the File is closed.
 package logfile
 
 import (
@@ -28,6 +37,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +69,9 @@ type Set struct {
 	mu    sync.Mutex
 	files []*File
 	gz    sync.WaitGroup
+	// gzSlots bounds the compressions running at once (a Close of a run
+	// with many spans starts them all)
+	gzSlots chan struct{}
 }
 
 // NewSet returns an empty Set.
@@ -66,7 +79,7 @@ func NewSet(opt Options) *Set {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	return &Set{opt: opt}
+	return &Set{opt: opt, gzSlots: make(chan struct{}, 2)}
 }
 
 // File is one log file of a Set. Write, Reopen, Close and the Set's Tick
@@ -80,6 +93,38 @@ type File struct {
 	start time.Time // start of the current span (zero: not yet)
 	next  time.Time // the boundary that ends it
 	err   error
+
+	// stamped writes (SetStamp)
+	stamp  int64           // the next writes' lines were logged at (Unix ns; 0: the clock)
+	parts  map[int64]*part // spans written, by start
+	tick   uint64          // last use of a part
+	nOpen  int             // parts with an open descriptor
+	closed bool
+}
+
+// part is one span's file of stamped writes, written under a hidden name
+// until Close.
+type part struct {
+	start int64 // span start, Unix ns
+	tmp   string
+	f     *os.File // nil: not open (maxOpenParts)
+	size  int64
+	used  uint64
+}
+
+// maxOpenParts bounds the descriptors a File holds for its spans: the
+// workers are rarely more than two spans apart, older ones are reopened
+// to append.
+const maxOpenParts = 4
+
+// SetStamp says that the lines of the following writes were logged at ns
+// (Unix ns, the capture clock): with rotation they go to the file of the
+// span holding ns. 0 goes back to the clock. Call it from the goroutine
+// that writes.
+func (f *File) SetStamp(ns int64) {
+	f.mu.Lock()
+	f.stamp = ns
+	f.mu.Unlock()
 }
 
 // Create creates (truncates) path and adds it to the Set.
@@ -132,6 +177,9 @@ func (s *Set) list() []*File {
 func (f *File) Write(b []byte) (int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.stamp != 0 && f.set.opt.Interval > 0 {
+		return f.writeStamped(b)
+	}
 	f.rotateIfDue(f.set.opt.Clock())
 	if f.err != nil {
 		return 0, f.err
@@ -145,6 +193,129 @@ func (f *File) Write(b []byte) (int, error) {
 		f.err = err
 	}
 	return n, err
+}
+
+// writeStamped writes b to the part of the span holding f.stamp. f.mu is
+// held.
+func (f *File) writeStamped(b []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	if f.closed {
+		return 0, os.ErrClosed
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	iv := int64(f.set.opt.Interval)
+	start := floorDiv(f.stamp, iv) * iv
+	p := f.parts[start]
+	if p == nil {
+		if f.parts == nil {
+			f.parts = make(map[int64]*part)
+		}
+		p = &part{start: start, tmp: partName(f.path, start)}
+		f.parts[start] = p
+	}
+	if p.f == nil {
+		if err := f.openPart(p); err != nil {
+			f.err = err
+			return 0, err
+		}
+	}
+	f.tick++
+	p.used = f.tick
+	n, err := p.f.Write(b)
+	p.size += int64(n)
+	if err != nil {
+		f.err = err
+	}
+	return n, err
+}
+
+// openPart opens p's file (created the first time, appended to after),
+// closing the least recently used part first when maxOpenParts are open.
+func (f *File) openPart(p *part) error {
+	if f.nOpen >= maxOpenParts {
+		var lru *part
+		for _, q := range f.parts {
+			if q.f != nil && (lru == nil || q.used < lru.used) {
+				lru = q
+			}
+		}
+		err := lru.f.Close()
+		lru.f = nil
+		f.nOpen--
+		if err != nil {
+			return err
+		}
+	}
+	flag := os.O_WRONLY | os.O_CREATE | os.O_APPEND
+	if p.size == 0 {
+		flag |= os.O_TRUNC // a part left by a run that crashed
+	}
+	pf, err := os.OpenFile(p.tmp, flag, 0o644)
+	if err != nil {
+		return err
+	}
+	p.f = pf
+	f.nOpen++
+	return nil
+}
+
+// partName is the hidden name a span's stamped lines are written under:
+// dir/.conn.START.json.part.
+func partName(path string, start int64) string {
+	dir, stem, ext := splitName(path)
+	return dir + "." + stem + "." + time.Unix(0, start).UTC().Format(timeLayout) + ext + ".part"
+}
+
+// closeParts closes the stamped spans' files and renames each with its
+// span: [start, start+interval], the first from the clock's first reading
+// (Options.First) and the last up to its last. f.mu is held.
+func (f *File) closeParts() error {
+	if len(f.parts) == 0 {
+		return nil
+	}
+	iv := f.set.opt.Interval
+	var first, last time.Time
+	if f.set.opt.First != nil {
+		first = f.set.opt.First()
+	}
+	last = f.set.opt.Clock()
+	starts := make([]int64, 0, len(f.parts))
+	for s := range f.parts {
+		starts = append(starts, s)
+	}
+	slices.Sort(starts)
+	var firstErr error
+	for _, s := range starts {
+		p := f.parts[s]
+		if p.f != nil {
+			if err := p.f.Close(); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			p.f = nil
+		}
+		begin := time.Unix(0, s)
+		end := begin.Add(iv)
+		if !first.IsZero() && first.After(begin) && first.Before(end) {
+			begin = first
+		}
+		if !last.IsZero() && last.Before(end) && !last.Before(begin) {
+			end = last
+		}
+		name := availableName(SpanName(f.path, begin, end))
+		if err := os.Rename(p.tmp, name); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		f.compress(name)
+	}
+	f.parts, f.nOpen = nil, 0
+	return firstErr
 }
 
 // rotateIfDue starts the span at the first clock reading and rotates
@@ -206,17 +377,26 @@ func (f *File) archive(end time.Time) error {
 	if err := os.Rename(f.path, name); err != nil {
 		return err
 	}
-	if f.set.opt.Gzip {
-		s := f.set
-		s.gz.Add(1)
-		go func() {
-			defer s.gz.Done()
-			if err := gzipFile(name); err != nil && s.opt.Warn != nil {
-				s.opt.Warn(fmt.Errorf("--rotate-gzip: %v", err))
-			}
-		}()
-	}
+	f.compress(name)
 	return nil
+}
+
+// compress starts the background compression of the closed file name
+// with Options.Gzip.
+func (f *File) compress(name string) {
+	if !f.set.opt.Gzip {
+		return
+	}
+	s := f.set
+	s.gz.Add(1)
+	go func() {
+		defer s.gz.Done()
+		s.gzSlots <- struct{}{}
+		defer func() { <-s.gzSlots }()
+		if err := gzipFile(name); err != nil && s.opt.Warn != nil {
+			s.opt.Warn(fmt.Errorf("--rotate-gzip: %v", err))
+		}
+	}()
 }
 
 // Reopen closes the file and opens its path again, appending (creating
@@ -248,6 +428,12 @@ func (f *File) Reopen() error {
 func (f *File) Close() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.closed {
+		f.closed = true
+		if err := f.closeParts(); err != nil && f.err == nil {
+			f.err = err
+		}
+	}
 	if f.f == nil {
 		return f.err
 	}
@@ -281,17 +467,23 @@ const timeLayout = "2006-01-02-15-04-05"
 // without its date when it is the start's date.
 func SpanName(path string, start, end time.Time) string {
 	start, end = start.UTC(), end.UTC()
-	dir, base := filepath.Split(path)
-	ext := filepath.Ext(base)
-	if ext == base {
-		ext = "" // a dot file: no extension
-	}
-	stem := strings.TrimSuffix(base, ext)
+	dir, stem, ext := splitName(path)
 	e := end.Format(timeLayout)
 	if start.Format("2006-01-02") == end.Format("2006-01-02") {
 		e = end.Format("15-04-05")
 	}
 	return dir + stem + "." + start.Format(timeLayout) + "_" + e + ext
+}
+
+// splitName splits path into its directory, the stem of its name and
+// its extension.
+func splitName(path string) (dir, stem, ext string) {
+	dir, base := filepath.Split(path)
+	ext = filepath.Ext(base)
+	if ext == base {
+		ext = "" // a dot file: no extension
+	}
+	return dir, strings.TrimSuffix(base, ext), ext
 }
 
 // availableName returns name, or name with -1, -2, ... before its

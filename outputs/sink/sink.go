@@ -114,6 +114,14 @@ func (t *Tee) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// SetStamp passes the capture time the next lines were logged at to Next
+// when it files lines by it (a rotated log, outputs/logfile).
+func (t *Tee) SetStamp(ns int64) {
+	if st, ok := t.Next.(interface{ SetStamp(int64) }); ok {
+		st.SetStamp(ns)
+	}
+}
+
 // Close closes Closer.
 func (t *Tee) Close() error {
 	if t.Closer != nil {

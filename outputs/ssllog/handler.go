@@ -9,6 +9,7 @@ import (
 	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"github.com/fastsniff/fastsniff/tlsinfo"
 )
@@ -36,7 +37,8 @@ type Handler struct {
 	bypassed      uint64
 	bypassedBytes uint64
 	events        uint32
-	closing       *conn // the connection whose Closed is running
+	closing       *conn         // the connection whose Closed is running
+	batch         logfile.Batch // the stamps of buf's lines (Options.Capture)
 
 	mu  sync.Mutex // guards pub
 	pub published
@@ -76,6 +78,7 @@ func (l *Log) Handler(inner reassembly.Handler) *Handler {
 			buf:    l.pipe.Get(),
 			size:   l.pipe.Size(),
 			every:  l.opt.FlushInterval,
+			batch:  logfile.Batch{Capture: l.opt.Capture},
 		}
 	})
 }
@@ -145,7 +148,7 @@ func (h *Handler) data(c *reassembly.Conn, dir reassembly.Dir, d reassembly.Data
 			// nothing more can change the line: write it now, as Zeek
 			// does at the handshake's end, not at a close that may be
 			// hours away
-			h.line(c, cs)
+			h.line(c, cs, h.delivered(c, d.TS))
 			cs.logged = true
 			h.dropTLS(cs)
 		}
@@ -191,7 +194,11 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	h.inner.Closed(c, r)
 	h.closing = nil
 	if cs.tls != nil && cs.tls.IsTLS() && !cs.logged {
-		h.line(c, cs)
+		var at int64
+		if h.batch.Capture != nil {
+			at = h.batch.Capture.Closed(c, r, h.batch.Clock())
+		}
+		h.line(c, cs, at)
 	}
 	h.dropTLS(cs)
 	h.bypassedBytes += cs.skipped
@@ -214,7 +221,26 @@ const infoSize = int(unsafe.Sizeof(tlsinfo.Info{}))
 // connection is bypassed.
 const opLine = 1
 
-func (h *Handler) line(c *reassembly.Conn, cs *conn) {
+// delivered is the stamp of a line logged as bytes released at ts are
+// delivered (Options.Capture).
+func (h *Handler) delivered(c *reassembly.Conn, ts int64) int64 {
+	if h.batch.Capture == nil {
+		return 0
+	}
+	return h.batch.Capture.Delivered(c, ts)
+}
+
+// UseClock gives the Handler its worker's capture clock (Unix ns; the
+// Table's Now), which stamps lines with Options.Capture. Call it before
+// the worker starts.
+func (h *Handler) UseClock(now func() int64) { h.batch.Now = now }
+
+// line appends the connection's line, logged at capture time at (its
+// stamp with Options.Capture).
+func (h *Handler) line(c *reassembly.Conn, cs *conn, at int64) {
+	if flush, stamp := h.batch.Line(at, len(h.buf)); flush {
+		h.buf = h.log.pipe.PutAt(h.buf, stamp) // lines of an earlier span
+	}
 	if len(h.buf)+pipe.HdrLen+256+infoSize+len(cs.tls.Leaf) > h.size && len(h.buf) > 0 {
 		h.put()
 	}
@@ -252,7 +278,7 @@ func putU64(b []byte, v uint64) {
 	}
 }
 
-func (h *Handler) put() { h.buf = h.log.pipe.Put(h.buf) }
+func (h *Handler) put() { h.buf = h.log.pipe.PutAt(h.buf, h.batch.Stamp()) }
 
 // Flush hands the lines buffered so far to the writer and publishes the
 // counters. Call it from the Handler's worker. It flushes the inner

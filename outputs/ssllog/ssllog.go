@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
+	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/tlsinfo"
 )
 
@@ -59,6 +60,12 @@ type Options struct {
 	// is handed to the writer at the next close. Default 1s; negative
 	// disables it.
 	FlushInterval time.Duration
+	// Capture, if set, stamps each line with the capture time it was
+	// logged at (logfile.Capture); a buffer holds lines of one rotation
+	// span only, and the writer tells the destination their stamp when it
+	// has a SetStamp(int64) method (logfile.File). The worker's clock
+	// comes from Handler.UseClock.
+	Capture *logfile.Capture
 }
 
 // Stats are a Log's counters, as the workers last published them (every
@@ -112,8 +119,11 @@ func newLog(out io.Writer, c io.Closer, opt Options) *Log {
 		opt.FlushInterval = time.Second
 	}
 	w := &writer{out: out, closer: c}
+	if st, ok := out.(interface{ SetStamp(int64) }); ok && opt.Capture != nil {
+		w.stamper = st
+	}
 	l := &Log{opt: opt, w: w}
-	l.pipe = pipe.New(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
+	l.pipe = pipe.NewStamped(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
 	return l
 }
 
@@ -123,7 +133,7 @@ func newLog(out io.Writer, c io.Closer, opt Options) *Log {
 func (l *Log) Close() error {
 	return l.hs.Close(l.pipe, func(h *Handler) {
 		h.publish()
-		h.buf = l.pipe.Put(h.buf)
+		h.put()
 	})
 }
 

@@ -17,13 +17,14 @@ var errFraming = errors.New("ssllog: bad record framing (internal error)")
 
 // writer is the goroutine that formats and writes the lines.
 type writer struct {
-	out    io.Writer
-	closer io.Closer
-	lines  []byte
-	info   tlsinfo.Info
+	out     io.Writer
+	stamper interface{ SetStamp(int64) } // out's, with Options.Capture
+	closer  io.Closer
+	lines   []byte
+	info    tlsinfo.Info
 }
 
-func (w *writer) consume(b []byte) error {
+func (w *writer) consume(b []byte, stamp int64) error {
 	w.lines = w.lines[:0]
 	for len(b) > 0 {
 		op, id, arg, p, rest, ok := pipe.NextRecord(b)
@@ -35,6 +36,9 @@ func (w *writer) consume(b []byte) error {
 		copy(unsafe.Slice((*byte)(unsafe.Pointer(&w.info)), infoSize), p[arg:int(arg)+infoSize])
 		leaf := p[int(arg)+infoSize:]
 		w.lines = appendLine(w.lines, prefix, &w.info, leaf, id == 1)
+	}
+	if w.stamper != nil {
+		w.stamper.SetStamp(stamp)
 	}
 	_, err := w.out.Write(w.lines)
 	return err

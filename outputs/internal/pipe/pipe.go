@@ -18,6 +18,11 @@
 // allocated whatever the input, and nothing is allocated once that many
 // buffers exist.
 //
+// Stamps: a buffer may carry a stamp (PutAt), an int64 the output gives
+// its meaning to (the logs: the capture time their lines were logged at,
+// for rotation on the capture clock); the writer gets it with the buffer
+// (NewStamped).
+//
 // Errors: the first error returned by the consume function is kept; after
 // it the writer still drains the queue (so workers never block forever) but
 // discards what it receives. Close returns that first error.
@@ -52,12 +57,18 @@ type Stats struct {
 	Allocs  uint64 // buffers allocated (stops growing in the steady state)
 }
 
+// item is a buffer handed over with its stamp.
+type item struct {
+	b     []byte
+	stamp int64
+}
+
 // Pipe is a bounded queue of buffers in front of one writer goroutine.
 type Pipe struct {
 	size    int
-	full    chan []byte
+	full    chan item
 	free    chan []byte
-	consume func([]byte) error
+	consume func([]byte, int64) error
 	finish  func(error) error
 	done    chan struct{}
 
@@ -74,6 +85,16 @@ type Pipe struct {
 // error so far (nil if none); what it returns becomes the error if there
 // was none before. consume and finish may be nil.
 func New(cfg Config, consume func([]byte) error, finish func(error) error) *Pipe {
+	var c func([]byte, int64) error
+	if consume != nil {
+		c = func(b []byte, _ int64) error { return consume(b) }
+	}
+	return NewStamped(cfg, c, finish)
+}
+
+// NewStamped is New with a consume function that gets each buffer's stamp
+// too (0 for a buffer handed over with Put).
+func NewStamped(cfg Config, consume func(b []byte, stamp int64) error, finish func(error) error) *Pipe {
 	if cfg.Size <= 0 {
 		cfg.Size = DefaultSize
 	}
@@ -82,7 +103,7 @@ func New(cfg Config, consume func([]byte) error, finish func(error) error) *Pipe
 	}
 	p := &Pipe{
 		size:    cfg.Size,
-		full:    make(chan []byte, cfg.Queue),
+		full:    make(chan item, cfg.Queue),
 		free:    make(chan []byte, cfg.Queue+2+MaxWorkers),
 		consume: consume,
 		finish:  finish,
@@ -109,15 +130,19 @@ func (p *Pipe) Get() []byte {
 // Put hands b to the writer and returns an empty buffer to fill next. It
 // blocks only while the queue is full. An empty b is kept and returned.
 // Put must not be called after Close.
-func (p *Pipe) Put(b []byte) []byte {
+func (p *Pipe) Put(b []byte) []byte { return p.PutAt(b, 0) }
+
+// PutAt is Put with a stamp for the writer.
+func (p *Pipe) PutAt(b []byte, stamp int64) []byte {
 	if len(b) == 0 {
 		return b
 	}
+	it := item{b, stamp}
 	select {
-	case p.full <- b:
+	case p.full <- it:
 	default:
 		p.stalls.Add(1)
-		p.full <- b
+		p.full <- it
 	}
 	return p.Get()
 }
@@ -145,11 +170,12 @@ func (p *Pipe) Stats() Stats {
 func (p *Pipe) run() {
 	defer close(p.done)
 	var err error
-	for b := range p.full {
+	for it := range p.full {
+		b := it.b
 		p.buffers.Add(1)
 		p.bytes.Add(uint64(len(b)))
 		if err == nil && p.consume != nil {
-			err = p.consume(b)
+			err = p.consume(b, it.stamp)
 		}
 		if cap(b) <= 2*p.size { // oversized buffers are not kept
 			select {

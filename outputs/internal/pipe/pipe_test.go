@@ -111,3 +111,26 @@ func TestStall(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestStamps(t *testing.T) {
+	type got struct {
+		b     string
+		stamp int64
+	}
+	var out []got
+	p := NewStamped(Config{Size: 8, Queue: 4}, func(b []byte, stamp int64) error {
+		out = append(out, got{string(b), stamp})
+		return nil
+	}, nil)
+	p.PutAt([]byte("a\n"), 7)
+	p.Put([]byte("b\n"))
+	p.PutAt([]byte("c\n"), -3)
+	p.PutAt(nil, 9) // empty: nothing handed over
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []got{{"a\n", 7}, {"b\n", 0}, {"c\n", -3}}
+	if fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Errorf("consumed %v, want %v", out, want)
+	}
+}
