@@ -184,9 +184,14 @@ func (t *Table) popSeg(c *Conn, h *half) {
 	if sg.buf != nil {
 		t.pool.put(sg.buf)
 	}
-	copy(h.segs, h.segs[1:])
-	h.segs[len(h.segs)-1] = seg{}
-	h.segs = h.segs[:len(h.segs)-1]
+	if n := len(h.segs); n == 1 {
+		h.segs[0] = seg{} // the common case: no copy call
+		h.segs = h.segs[:0]
+	} else {
+		copy(h.segs, h.segs[1:])
+		h.segs[n-1] = seg{}
+		h.segs = h.segs[:n-1]
+	}
 	if c.half[0].buffered+c.half[1].buffered == 0 {
 		t.buffering.remove(c)
 	}
