@@ -10,20 +10,21 @@
 // current. At each boundary of the clock (multiples of the interval since
 // the Unix epoch, UTC) it is closed and renamed with its span,
 // conn.2026-12-02-10-00-00_11-00-00.json (the end's date is written too
-// when it is another day), and a new file is started at the path. A write
-// goes to the file current on the clock when it is written, so a line
-// buffered by a worker across a boundary lands in the next file. A span
-// that received nothing leaves no file. Close renames the last file with
-// the span up to the clock's last reading.
+// when it is another day), and a new file is started at the path. An
+// unstamped write goes to the file current on the Set's clock when it is
+// written (live, -i: the wall clock, where Set.Tick rotates idle files
+// too), so a line buffered by a worker across a boundary lands in the
+// next file. A span that received nothing leaves no file. Close renames
+// the last file with the span up to the clock's last reading.
 //
-// The clock is the Set's: the capture clock reading a file (-r), so a
-// capture of three hours gives three hourly files however fast it is
-// read; the wall clock live (-i), where Set.Tick rotates idle files too.
-//
-// Stamped writes: a writer that knows when its lines were logged (the
-// capture time, Capture) says so with File.SetStamp before it writes them,
-// and the lines go to the file of the span holding that time, whatever
-// the clock says when they are written. Workers that read a capture run
+// Stamped writes (reading a file, -r): a writer that knows when its
+// lines were logged (the capture time on the worker that logged them,
+// Capture) says so with File.SetStamp before it writes them, and the lines
+// go to the file of the span holding that time, whatever the clock says
+// when they are written; so a capture of three hours gives three hourly
+// files however fast it is read, and the same ones with any number of
+// workers. The Set's clock (the last packet read) then only ends the
+// last span's name, and Options.First begins the first's. Workers that read a capture run
 // at different points of it, so lines of a span may still come after
 // lines of the next one: each span is written to a hidden file of its
 // own (.conn.START.json.part) and all of them are renamed with their spans
