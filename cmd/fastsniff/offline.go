@@ -53,7 +53,7 @@ func runOffline(ctx context.Context, o *options, stdout, stderr io.Writer) error
 		Filter:     filter,
 		Started:    ms.offlineStarted(),
 		Progress:   prog.update,
-		Tap:        tap.packet,
+		Tap:        tap.hook(o),
 		Warn: func(err error) {
 			prog.clear()
 			fmt.Fprintf(stderr, "fastsniff: warning: %v\n", err)

@@ -74,3 +74,14 @@ func (t *captureTap) close() error {
 	t.sink.Flush()
 	return t.pw.Close()
 }
+
+// hook is the tap for offline.Config.Tap, or nil when nothing needs to
+// see every packet (no -w, no --rotate): a tap makes every worker decode
+// every frame, where without one each decodes only its own flows'
+// (engine/offline/owner.go).
+func (t *captureTap) hook(o *options) func(*pcapfile.Packet, bool) {
+	if o.write.path == "" && o.rotate.interval <= 0 {
+		return nil
+	}
+	return t.packet
+}
