@@ -81,3 +81,27 @@ func TestFastPathTakesCommonFrames(t *testing.T) {
 	}
 	t.Logf("%d common frames, %d others", common, other)
 }
+
+// BenchmarkFastPath decodes the common frames with the fast path (fast)
+// and with it turned off (general), in the same run.
+func BenchmarkFastPath(b *testing.B) {
+	for _, c := range benchPackets()[:2] {
+		for _, off := range []bool{false, true} {
+			name := c.name + "/fast"
+			if off {
+				name = c.name + "/general"
+			}
+			b.Run(name, func(b *testing.B) {
+				d := decode.New(decode.Config{})
+				decode.SetNoFast(d, off)
+				var seg reassembly.Segment
+				b.ReportAllocs()
+				for b.Loop() {
+					if r, _ := d.Decode(decode.LinkEthernet, c.data, len(c.data), 1, &seg); r != decode.ResultTCP {
+						b.Fatal(r)
+					}
+				}
+			})
+		}
+	}
+}
