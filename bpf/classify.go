@@ -24,7 +24,8 @@ const (
 	// flow key, so they are never cut: IPv4/IPv6 fragments of TCP (also
 	// the first one, which userspace needs whole to reassemble), TCP
 	// headers cut short, more than MaxVLANs VLAN tags, IPv6
-	// extension-header chains longer than maxIPv6Ext.
+	// extension-header chains longer than maxIPv6Ext, tunnels the
+	// program does not open (tunnel.go).
 	MaybeTCP
 )
 

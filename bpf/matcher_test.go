@@ -226,7 +226,8 @@ func TestInspect(t *testing.T) {
 		// UDP whose payload (here the TCP header's zero acknowledgement
 		// number) starts 0x0000 might be Teredo with an origin indication
 		// (UDP that cannot be: tunnel_test.go)
-		{"udp", ether(nil, 0x0800, with(func(s *tcpSpec) { s.proto = 17 }).ipv4()), DLTEN10MB, MaybeTCP, 0, nil},
+		// not Teredo either: an origin indication, then too short for IPv6
+		{"udp", ether(nil, 0x0800, with(func(s *tcpSpec) { s.proto = 17 }).ipv4()), DLTEN10MB, NonTCP, 0, nil},
 		{"arp", ether(nil, 0x0806, make([]byte, 28)), DLTEN10MB, NonTCP, 0, nil},
 		{"mpls", ether(nil, 0x8847, append([]byte{0, 1, 1, 64}, base.ipv4()...)), DLTEN10MB, TCP, 58, nil},
 		{"short ip", ether(nil, 0x0800, base.ipv4()[:19]), DLTEN10MB, NonTCP, 0, nil},
@@ -242,7 +243,7 @@ func TestInspect(t *testing.T) {
 		{"ipv6 4 ext", ether(nil, 0x86dd, with6(func(s *tcpSpec) { s.ext = []ext6{hbh8(), dst16(), dst16(), dst16()} }).ipv6()), DLTEN10MB, TCP, 74 + 56, nil},
 		{"ipv6 5 ext", ether(nil, 0x86dd, with6(func(s *tcpSpec) { s.ext = []ext6{hbh8(), dst16(), dst16(), dst16(), dst16()} }).ipv6()), DLTEN10MB, MaybeTCP, 0, nil},
 		{"ipv6 5 ext udp", ether(nil, 0x86dd, with6(func(s *tcpSpec) { s.proto = 17; s.ext = []ext6{hbh8(), dst16(), dst16(), dst16(), dst16()} }).ipv6()), DLTEN10MB, MaybeTCP, 0, nil},
-		{"ipv6 ext udp", ether(nil, 0x86dd, with6(func(s *tcpSpec) { s.proto = 17; s.ext = []ext6{hbh8()} }).ipv6()), DLTEN10MB, MaybeTCP, 0, nil},
+		{"ipv6 ext udp", ether(nil, 0x86dd, with6(func(s *tcpSpec) { s.proto = 17; s.ext = []ext6{hbh8()} }).ipv6()), DLTEN10MB, NonTCP, 0, nil},
 		{"icmpv6", ether(nil, 0x86dd, with6(func(s *tcpSpec) { s.proto = 58 }).ipv6()), DLTEN10MB, NonTCP, 0, nil},
 		{"raw ipv4", base.ipv4(), DLTRaw, TCP, 40, nil},
 		{"raw ipv6 linktype 101", v6.ipv6(), LinkTypeRaw, TCP, 60, nil},

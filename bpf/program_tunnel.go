@@ -58,8 +58,8 @@ func emitIPLevels(e *emitter, lenCheck lenChecker) {
 		emitIPv4(e, l, lenCheck)
 		emitIPv6(e, l, lenCheck)
 		if l < MaxTunnels {
+			emitUDP(e, l, lenCheck) // before GRE: GRE in UDP jumps forward
 			emitGRE(e, l, lenCheck)
-			emitUDP(e, l, lenCheck)
 		}
 	}
 }
@@ -312,6 +312,7 @@ func emitUDP(e *emitter, l int, lenCheck lenChecker) {
 	inIP := e.fresh("fs_inip")
 	e.label(lblUDP(l))
 	vxlan, geneve, gtp := e.fresh("fs_vxlan"), e.fresh("fs_geneve"), e.fresh("fs_gtp")
+	teredo, ayiya := e.fresh("fs_teredo"), e.fresh("fs_ayiya")
 	lenCheck(false, 8, lblNonTCP)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 0, asm.Half),
@@ -320,30 +321,19 @@ func emitUDP(e *emitter, l int, lenCheck lenChecker) {
 		asm.Mov.Reg(asm.R9, asm.R0),
 		asm.Add.Imm(asm.R7, 8),
 	)
+	// the userspace decoder's order (engine/decode/tunnel.go)
 	for _, pt := range []struct {
 		port   int32
 		target string
-	}{{4789, vxlan}, {6081, geneve}, {2152, gtp}, {4754, lblFilter}, {3544, lblFilter}, {5072, lblFilter}} {
+	}{{4789, vxlan}, {6081, geneve}, {2152, gtp}, {4754, lblGRE(l)}, {3544, teredo}, {5072, ayiya}} {
 		e.emit(
 			asm.JEq.Imm(asm.R8, pt.port, pt.target),
 			asm.JEq.Imm(asm.R9, pt.port, pt.target),
 		)
 	}
-	// Teredo off its port: IPv6, or an indicator (0x0000, 0x0001)
-	lenCheck(false, 1, lblNonTCP)
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-		asm.Mov.Reg(asm.R1, asm.R0),
-		asm.RSh.Imm(asm.R1, 4),
-		asm.JEq.Imm(asm.R1, 6, lblFilter),
-		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
-	)
-	lenCheck(false, 2, lblNonTCP)
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
-		asm.JLE.Imm(asm.R0, 1, lblFilter),
-		asm.Ja.Label(lblNonTCP),
-	)
+	e.emit(asm.Ja.Label(teredo)) // relays use any port
+	emitTeredo(e, l, teredo, lenCheck)
+	emitAYIYA(e, l, ayiya, lenCheck)
 
 	e.label(vxlan)
 	lenCheck(false, 8, lblNonTCP)
@@ -488,14 +478,44 @@ func emitMPLS(e *emitter, lenCheck lenChecker) {
 		asm.JEq.Imm(asm.R9, 0, lblIP4(1)),
 		asm.JEq.Imm(asm.R9, 2, lblIP6(1)),
 	)
+	// No type field: the first nibble says IPv4 or IPv6; 0 starts a
+	// pseudowire control word, unless the bytes read better as Ethernet
+	// without one (a known EtherType at 12, none at 16); anything else
+	// is Ethernet (RFC 4448), as the userspace decoder guesses.
+	cw, noCW := e.fresh("fs_cw"), e.fresh("fs_nocw")
 	lenCheck(false, 1, lblNonTCP)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
 		asm.RSh.Imm(asm.R0, 4),
 		asm.JEq.Imm(asm.R0, 4, lblIP4(1)),
 		asm.JEq.Imm(asm.R0, 6, lblIP6(1)),
-		asm.Ja.Label(lblFilter), // Ethernet over MPLS
+		asm.JEq.Imm(asm.R0, 0, cw),
+		asm.Ja.Label(lblEther(1)),
 	)
+	e.label(cw)
+	known16 := e.fresh("fs_cwknown")
+	lenCheck(false, 14, noCW)
+	e.emit(asm.LoadInd(asm.R0, asm.R7, 12, asm.Half))
+	jumpKnownEtherType(e, known16)
+	e.emit(asm.Ja.Label(noCW))
+	e.label(known16)
+	lenCheck(false, 18, lblEther(1))
+	e.emit(asm.LoadInd(asm.R0, asm.R7, 16, asm.Half))
+	jumpKnownEtherType(e, noCW)
+	e.emit(asm.Ja.Label(lblEther(1)))
+	e.label(noCW)
+	e.emit(
+		asm.Add.Imm(asm.R7, 4),
+		asm.Ja.Label(lblEther(1)),
+	)
+}
+
+// jumpKnownEtherType jumps to target when R0 is an EtherType the decoder
+// follows (engine/decode knownEtherType).
+func jumpKnownEtherType(e *emitter, target string) {
+	for _, et := range knownEtherTypes() {
+		e.emit(asm.JEq.Imm(asm.R0, int32(et), target))
+	}
 }
 
 // emitPPPoE: a PPPoE session header after the outer Ethernet header (R7).
@@ -521,6 +541,125 @@ func emitPPPoE(e *emitter, lenCheck lenChecker) {
 		asm.Add.Imm(asm.R7, 8),
 		asm.JEq.Imm(asm.R0, 0x21, lblIP4(1)),
 		asm.JEq.Imm(asm.R0, 0x57, lblIP6(1)),
+		asm.Ja.Label(lblNonTCP),
+	)
+}
+
+// emitTeredo: Teredo (RFC 4380) at R7, the UDP payload, inside l tunnels:
+// an authentication header (0x00 0x01, variable length) and an origin
+// indication (0x00 0x00, 8 bytes), both optional, then IPv6. As in the
+// userspace decoder, on any port (relays use any), and only when the IPv6
+// packet ends where the UDP datagram does; a datagram that starts like
+// none of these (DNS, QUIC, ...) is NonTCP.
+//
+// The datagram's end comes from the UDP length when it lies within the
+// packet (R8 = 1, R9 the end), else it is unknown (R8 = 0): the decoder
+// then measures to the end of the outer IP packet, which the kernel
+// program does not track, so an IPv6 packet that could end there is
+// passed without a key (MaybeTCP). One that ends past the datagram is
+// not Teredo for the decoder either way.
+func emitTeredo(e *emitter, l int, teredo string, lenCheck lenChecker) {
+	noEnd, hdrs, origin, v6 := e.fresh("fs_tnoend"), e.fresh("fs_thdrs"), e.fresh("fs_torigin"), e.fresh("fs_tv6")
+	e.label(teredo)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, -4, asm.Half), // UDP length
+		asm.Mov.Imm(asm.R8, 0),
+		asm.JLT.Imm(asm.R0, 8, noEnd),
+		asm.Mov.Reg(asm.R9, asm.R7),
+		asm.Sub.Imm(asm.R9, 8),
+		asm.Add.Reg(asm.R9, asm.R0),
+		asm.LoadMem(asm.R2, regCtx, skbLen, asm.Word),
+		asm.JGT.Reg(asm.R9, asm.R2, noEnd),
+		asm.Mov.Imm(asm.R8, 1),
+	)
+	e.label(noEnd)
+	e.label(hdrs)
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 4),
+		asm.JEq.Imm(asm.R1, 6, v6),
+		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
+	)
+	lenCheck(false, 2, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+		asm.JEq.Imm(asm.R0, 0, origin),
+		asm.JNE.Imm(asm.R0, 1, lblNonTCP),
+	)
+	// authentication: 4 + client id length + auth value length + 9 bytes
+	lenCheck(false, 4, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half), // both lengths
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 8),
+		asm.And.Imm(asm.R0, 0xff),
+		asm.Add.Reg(asm.R0, asm.R1),
+		asm.Add.Reg(asm.R7, asm.R0),
+		asm.Add.Imm(asm.R7, 13),
+	)
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 4),
+		asm.JEq.Imm(asm.R1, 6, v6),
+		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
+	)
+	lenCheck(false, 2, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
+	)
+	e.label(origin)
+	e.emit(asm.Add.Imm(asm.R7, 8))
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.JNE.Imm(asm.R0, 6, lblNonTCP),
+	)
+	e.label(v6)
+	lenCheck(false, 40, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 4, asm.Half), // payload length
+		asm.Add.Imm(asm.R0, 40),
+		asm.Add.Reg(asm.R0, asm.R7),
+		asm.JEq.Imm(asm.R8, 0, lblFilter),
+		asm.JEq.Reg(asm.R0, asm.R9, lblIP6(l+1)),
+		asm.JGT.Reg(asm.R0, asm.R9, lblNonTCP),
+		asm.Ja.Label(lblFilter),
+	)
+}
+
+// emitAYIYA: AYIYA (UDP 5072) at R7 inside l tunnels, as the userspace
+// decoder (and Zeek) reads it: identity and signature lengths from the
+// first two bytes; only a forward operation (opcode 1) of IPv4 or IPv6
+// carries a packet.
+func emitAYIYA(e *emitter, l int, ayiya string, lenCheck lenChecker) {
+	e.label(ayiya)
+	lenCheck(false, 8, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.Mov.Imm(asm.R8, 1),
+		asm.LSh.Reg(asm.R8, asm.R0), // identity: 2^n bytes
+		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
+		asm.RSh.Imm(asm.R0, 4),
+		asm.LSh.Imm(asm.R0, 2), // signature: 4n bytes
+		asm.Add.Reg(asm.R8, asm.R0),
+		asm.Add.Imm(asm.R8, 8),
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Byte),
+		asm.And.Imm(asm.R0, 0x0f),
+		asm.JNE.Imm(asm.R0, 1, lblNonTCP),
+		asm.LoadInd(asm.R0, asm.R7, 3, asm.Byte), // next header
+		asm.Add.Reg(asm.R7, asm.R8),
+	)
+	lenCheck(false, 0, lblNonTCP)
+	e.emit(
+		asm.JEq.Imm(asm.R0, 4, lblIP4(l+1)),
+		asm.JEq.Imm(asm.R0, 41, lblIP6(l+1)),
 		asm.Ja.Label(lblNonTCP),
 	)
 }

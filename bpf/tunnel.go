@@ -9,25 +9,30 @@ import "encoding/binary"
 // the kernel and inner flows can be bypassed. What it opens: IP in IP
 // (protocols 4 and 41), GRE (version 0, checksum/key/sequence fields)
 // carrying IPv4, IPv6, Ethernet (0x6558), ERSPAN I/II (0x88be) or ERSPAN
-// III (0x22eb, Ethernet or IP frames), UDP 4789 VXLAN, 6081 GENEVE and
-// 2152 GTP-U (up to 2 extension headers) on either port, and, right after the outer Ethernet header, MPLS (up to 4 labels,
-// IP after the bottom label) and PPPoE sessions. Everything else that may
-// hide TCP goes to the filter and userspace without a flow key (MaybeTCP,
-// never cut): a deeper chain, Ethernet over MPLS, GRE in UDP, Teredo
-// (port 3544, or any UDP payload that starts like IPv6 or a Teredo
-// indicator), AYIYA, GTP-U with more extension headers, inner Ethernet
-// frames with VLAN tags (walked, but not keyed), MPLS or PPPoE, GRE or
-// GENEVE payloads of other types.
+// III (0x22eb, Ethernet or IP frames); on UDP, either port, in the
+// userspace decoder's order: 4789 VXLAN, 6081 GENEVE, 2152 GTP-U (up to 2
+// extension headers), 4754 GRE in UDP, 3544 Teredo, 5072 AYIYA, and
+// Teredo on any other port (authentication and origin indication
+// headers, IPv6 that ends where the datagram does); and, right after the
+// outer Ethernet header, MPLS (up to 4 labels; IPv4, IPv6, or Ethernet
+// with or without the pseudowire control word after the bottom label) and
+// PPPoE sessions. Everything else that may hide TCP goes to the filter and
+// userspace without a flow key (MaybeTCP, never cut): a deeper chain, GTP-U
+// with more extension headers, inner Ethernet frames with VLAN tags
+// (walked, but not keyed), MPLS or PPPoE inside a tunnel, GRE or GENEVE
+// payloads of other types, Teredo whose datagram end is unknown or lies
+// past its IPv6 packet (see emitTeredo).
 // Headers that fail a check the userspace decoder also makes (GRE routing
-// bits, VXLAN without its I flag, GENEVE version, GTP version/type) are
-// dropped as NonTCP, as are frames cut inside a tunnel header.
+// bits, VXLAN without its I flag, GENEVE version, GTP version/type,
+// Teredo and AYIYA framing, UDP that is not Teredo) are dropped as NonTCP,
+// as are frames cut inside a tunnel header.
 //
 // The flow key is the innermost one without tunnel ids: a bypass made for
 // a connection under --tunnel-key also applies to the same inner 4-tuple
 // in another tunnel (only its payload stops being captured).
 
 // MaxTunnels is how many encapsulations the kernel program opens.
-const MaxTunnels = 2
+const MaxTunnels = 3
 
 // maxMPLSLabels is the longest MPLS label stack the kernel program walks.
 const maxMPLSLabels = 4
@@ -198,23 +203,84 @@ func inspectUDP(pkt []byte, off, lvl int, p *Packet) {
 			}
 		}
 		inspectIPByVersion(pkt, off, lvl+1, p)
-	case either(4754), either(3544), either(5072): // GRE in UDP, Teredo, AYIYA
-		p.Class = MaybeTCP
-	default:
-		// Teredo off its port: IPv6, or an indicator (0x0000, 0x0001)
-		if len(pkt) < off+1 {
-			return
-		}
-		if pkt[off]>>4 == 6 {
-			p.Class = MaybeTCP
-			return
-		}
+	case either(4754): // GRE in UDP
+		inspectGRE(pkt, off, lvl, p)
+	case either(3544):
+		inspectTeredo(pkt, off, lvl, p)
+	case either(5072):
+		inspectAYIYA(pkt, off, lvl, p)
+	default: // Teredo relays use any port
+		inspectTeredo(pkt, off, lvl, p)
+	}
+}
+
+// inspectTeredo: Teredo at off, the UDP payload (program_tunnel.go's
+// emitTeredo says why a datagram whose end is unknown, or longer than
+// its IPv6 packet, is MaybeTCP).
+func inspectTeredo(pkt []byte, off, lvl int, p *Packet) {
+	end := -1 // unknown
+	if n := int(binary.BigEndian.Uint16(pkt[off-4:])); n >= 8 && off-8+n <= len(pkt) {
+		end = off - 8 + n
+	}
+	if len(pkt) < off+1 {
+		return
+	}
+	if pkt[off]>>4 != 6 {
 		if pkt[off] != 0 || len(pkt) < off+2 {
 			return
 		}
-		if pkt[off+1] <= 1 {
-			p.Class = MaybeTCP
+		if pkt[off+1] == 1 { // authentication
+			if len(pkt) < off+4 {
+				return
+			}
+			off += 13 + int(pkt[off+2]) + int(pkt[off+3])
+			if len(pkt) < off+1 {
+				return
+			}
+			if pkt[off]>>4 == 6 {
+				goto v6
+			}
+			if pkt[off] != 0 || len(pkt) < off+2 {
+				return
+			}
 		}
+		if pkt[off+1] != 0 {
+			return
+		}
+		off += 8 // origin indication
+		if len(pkt) < off+1 || pkt[off]>>4 != 6 {
+			return
+		}
+	}
+v6:
+	if len(pkt) < off+40 {
+		return
+	}
+	switch v6end := off + 40 + int(binary.BigEndian.Uint16(pkt[off+4:])); {
+	case end < 0:
+		p.Class = MaybeTCP
+	case v6end == end:
+		inspectIPv6(pkt, off, lvl+1, p)
+	case v6end < end:
+		p.Class = MaybeTCP
+	}
+}
+
+// inspectAYIYA: AYIYA at off, the UDP payload.
+func inspectAYIYA(pkt []byte, off, lvl int, p *Packet) {
+	if len(pkt) < off+8 {
+		return
+	}
+	n := 8 + 1<<(pkt[off]>>4) + int(pkt[off+1]>>4)*4
+	nh := pkt[off+3]
+	if pkt[off+2]&0x0f != 1 || len(pkt) < off+n {
+		return
+	}
+	switch nh {
+	case 4:
+		inspectIPv4(pkt, off+n, lvl+1, p)
+	case 41:
+		inspectIPv6(pkt, off+n, lvl+1, p)
 	}
 }
 
@@ -282,9 +348,31 @@ func inspectMPLS(pkt []byte, off int, p *Packet) {
 		inspectIPv4(pkt, off, 1, p)
 	case 6:
 		inspectIPv6(pkt, off, 1, p)
-	default:
-		p.Class = MaybeTCP // Ethernet over MPLS
+	case 0: // a control word, unless the bytes read better as Ethernet
+		if len(pkt) >= off+14 && isKnownEtherType(pkt[off+12:]) && (len(pkt) < off+18 || !isKnownEtherType(pkt[off+16:])) {
+			inspectInnerEther(pkt, off, 1, p)
+			return
+		}
+		inspectInnerEther(pkt, off+4, 1, p)
+	default: // Ethernet over MPLS without a control word
+		inspectInnerEther(pkt, off, 1, p)
 	}
+}
+
+// knownEtherTypes are the EtherTypes the userspace decoder follows: what
+// tells Ethernet over MPLS with a control word from one without.
+func knownEtherTypes() [8]uint16 {
+	return [8]uint16{0x0800, 0x86dd, 0x8100, 0x88a8, 0x9100, 0x8847, 0x8848, 0x8864}
+}
+
+func isKnownEtherType(b []byte) bool {
+	et := binary.BigEndian.Uint16(b)
+	for _, k := range knownEtherTypes() {
+		if et == k {
+			return true
+		}
+	}
+	return false
 }
 
 // inspectPPPoE walks a PPPoE session header right after the outer

@@ -89,6 +89,7 @@ func tunnelPackets() map[string][]byte {
 		"erspan3 frame type 1":  ether(nil, 0x0800, ip4(47, gre(0x1000, 0x22eb, 4, join([]byte{0x20, 0, 0, 1, 1, 2, 3, 4, 0, 0, 4, 0}, eth)))),
 		"erspan2 vxlan":         ether(nil, 0x0800, ip4(47, gre(0x1000, 0x88be, 4, join(erspan2, ether(nil, 0x0800, ip4(17, udpp(4789, 4790, vx(eth)))))))),
 		"three deep":            ether(nil, 0x0800, ip4(4, ip4(4, ip4(4, v4)))),
+		"four deep":             ether(nil, 0x0800, ip4(4, ip4(4, ip4(4, ip4(4, v4))))),
 		"two deep v6":           ether(nil, 0x86dd, ip6(41, ip6(4, v4))),
 		"vxlan":                 ether(nil, 0x0800, ip4(17, udpp(51000, 4789, vx(eth)))),
 		"vxlan v6 inside":       ether(nil, 0x0800, ip4(17, udpp(51000, 4789, vx(eth6)))),
@@ -126,6 +127,9 @@ func tunnelPackets() map[string][]byte {
 		"pppoe compressed v6":   ether([]tag{{0x8100, 3704}, {0x8100, 2474}}, 0x8864, join([]byte{0x11, 0, 0, 0x2d, 0, 0, 0x57}, v6)),
 		"pppoe lcp":             ether(nil, 0x8864, join([]byte{0x11, 0, 0, 0x2d, 0, 0, 0xc0, 0x21}, make([]byte, 20))),
 		"pppoe bad version":     ether(nil, 0x8864, join([]byte{0x12, 0, 0, 0x2d, 0, 0, 0, 0x21}, v4)),
+	}
+	for name, d := range moreTunnelPackets(eth, v4, v6) {
+		m[name] = d
 	}
 	return m
 }
@@ -226,12 +230,19 @@ func TestKernelTunnels(t *testing.T) {
 func TestInspectTunnels(t *testing.T) {
 	want := map[string]Class{
 		"gre routing": NonTCP, "gre pptp": NonTCP, "gre arp": MaybeTCP, "erspan2 bad version": NonTCP, "erspan3 bad version": NonTCP, "erspan3 frame type 1": NonTCP,
-		"three deep": MaybeTCP, "vxlan no I flag": NonTCP, "vxlan inner vlan": MaybeTCP, "vxlan inner arp": NonTCP,
+		"four deep": MaybeTCP, "vxlan no I flag": NonTCP, "vxlan inner vlan": MaybeTCP, "vxlan inner arp": NonTCP,
 		"vxlan inner udp": NonTCP, "geneve other": MaybeTCP, "geneve version 1": NonTCP, "gtpu 3 ext": MaybeTCP, "gtpu ext length 0": NonTCP,
-		"gtpu echo": NonTCP, "gtpu v2": NonTCP, "gre in udp": MaybeTCP, "teredo 3544": MaybeTCP,
-		"teredo other port": MaybeTCP, "teredo origin": MaybeTCP, "dns": NonTCP, "udp 0x00 0x05": NonTCP, "ayiya": MaybeTCP,
-		"udp fragment": MaybeTCP, "gre later fragment": MaybeTCP, "mpls ethernet": MaybeTCP, "mpls 5 labels": MaybeTCP,
+		"gtpu echo": NonTCP, "gtpu v2": NonTCP, "dns": NonTCP, "udp 0x00 0x05": NonTCP, "ayiya": NonTCP,
+		"udp fragment": MaybeTCP, "gre later fragment": MaybeTCP, "mpls 5 labels": MaybeTCP,
 		"pppoe lcp": NonTCP, "pppoe bad version": NonTCP,
+		"teredo auth short": NonTCP, "teredo bubble": NonTCP, "teredo other port bubble": NonTCP, "teredo ipv6 longer": NonTCP,
+		"teredo trailing bytes": MaybeTCP, "teredo bad udp length": MaybeTCP, "teredo origin not ipv6": NonTCP, "teredo bad indicator": NonTCP,
+		"quic short header": NonTCP, "ayiya heartbeat": NonTCP, "ayiya udp inside": NonTCP, "ayiya short": NonTCP,
+		"mpls cw ethernet vlan": MaybeTCP, "mpls cw short": NonTCP, "mpls cw ethernet arp": NonTCP,
+		// a tagged frame without control word whose MAC starts with a 0
+		// nibble reads as a control word and an untagged frame (as in the
+		// decoder): the tag is then skipped, not keyed
+		"mpls ethernet vlan no cw": TCP,
 	}
 	for name, d := range tunnelPackets() {
 		w, ok := want[name]

@@ -66,9 +66,9 @@ type verifierCase struct {
 	fanout bool
 	cfg    Config
 	// budget is the most instructions the verifier may process: about
-	// 3x what it does today, two orders of magnitude below the 0.37 to
-	// 0.56 million (a second of CPU per start) the unrolled tunnel
-	// parse cost before its branches were made to prune
+	// 2x what it does today (3 tunnel levels), far below the 0.37 to
+	// 0.56 million (a second of CPU per start) the unrolled parse of 2
+	// levels cost before its branches were made to prune
 	// (program_tunnel.go).
 	budget int
 }
