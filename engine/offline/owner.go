@@ -56,5 +56,10 @@ func rawOwner(link decode.LinkType, frame []byte, n int) (int, bool) {
 	h ^= h >> 33
 	h *= 0xc4ceb9fe1a85ec53
 	h ^= h >> 33
+	if n&(n-1) == 0 {
+		// the same as h % n for a power of two, without a division's
+		// latency on every frame of the capture
+		return int(h & uint64(n-1)), true
+	}
 	return int(h % uint64(n)), true
 }
