@@ -2,6 +2,7 @@ package natsink
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/fastsniff/fastsniff/outputs/sink"
 )
@@ -41,7 +42,7 @@ const maxKeptBuf = 16 << 10
 // put stores a record at tail (mu held, room checked).
 func (s *Sink) put(k sink.Kind, id, line []byte, spoolEnd int64) {
 	e := &s.ents[s.tail%uint64(len(s.ents))]
-	e.buf = append(append(e.buf[:0], id...), line...)
+	e.buf = append(append(slices.Grow(e.buf[:0], len(id)+len(line)), id...), line...)
 	e.idLen, e.kind, e.spoolEnd = len(id), k, spoolEnd
 	s.memBytes += len(e.buf)
 	s.tail++
