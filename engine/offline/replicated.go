@@ -151,6 +151,8 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 			break
 		}
 		var now int64
+		// one segment for the batch: Decode sets every field of it
+		var seg reassembly.Segment
 		for i := 0; i < cnt; i++ {
 			p := &pkts[i]
 			now = max(now, p.TS)
@@ -165,7 +167,6 @@ func replica(ctx context.Context, cfg *Config, k, n, bs int, w *worker.Worker, s
 					d = own
 				}
 			}
-			var seg reassembly.Segment // not zeroed for the skipped frames
 			res := decodeOne(p, accept, tap, d, &sum, &seg)
 			if res == decode.ResultFragment {
 				fragsHeld = true
