@@ -602,13 +602,7 @@ func (d *Decoder) tcp(b []byte, missing int, seg *reassembly.Segment) (Result, R
 			d.st.ChecksumsSkipped++
 		}
 	}
-	seg.SrcPort = binary.BigEndian.Uint16(b)
-	seg.DstPort = binary.BigEndian.Uint16(b[2:])
-	seg.Seq = reassembly.Seq(binary.BigEndian.Uint32(b[4:]))
-	seg.Ack = reassembly.Seq(binary.BigEndian.Uint32(b[8:]))
-	seg.Flags = reassembly.Flags(b[13]) | reassembly.Flags(b[12]&1)<<8
-	seg.Window = binary.BigEndian.Uint16(b[14:])
-	seg.Urgent = binary.BigEndian.Uint16(b[18:])
+	tcpHeader(b, seg)
 	if seg.Flags&reassembly.SYN != 0 && len(hdr) > 20 {
 		ws, ok := windowScale(hdr[20:])
 		seg.WScale = ws
@@ -628,6 +622,18 @@ func (d *Decoder) tcp(b []byte, missing int, seg *reassembly.Segment) (Result, R
 		}
 	}
 	return ResultTCP, ReasonNone
+}
+
+// tcpHeader copies the fixed TCP header fields of b (at least 20 bytes)
+// into seg.
+func tcpHeader(b []byte, seg *reassembly.Segment) {
+	seg.SrcPort = binary.BigEndian.Uint16(b)
+	seg.DstPort = binary.BigEndian.Uint16(b[2:])
+	seg.Seq = reassembly.Seq(binary.BigEndian.Uint32(b[4:]))
+	seg.Ack = reassembly.Seq(binary.BigEndian.Uint32(b[8:]))
+	seg.Flags = reassembly.Flags(b[13]) | reassembly.Flags(b[12]&1)<<8
+	seg.Window = binary.BigEndian.Uint16(b[14:])
+	seg.Urgent = binary.BigEndian.Uint16(b[18:])
 }
 
 // windowScale walks TCP options for Window Scale (kind 3). Shifts above 14

@@ -35,13 +35,7 @@ func (d *Decoder) fastEtherIPv4TCP(data []byte, seg *reassembly.Segment) bool {
 	copy(seg.Src[12:], b[12:16])
 	copy(seg.Dst[12:], b[16:20])
 	seg.Payload = t[doff:]
-	seg.SrcPort = binary.BigEndian.Uint16(t)
-	seg.DstPort = binary.BigEndian.Uint16(t[2:])
-	seg.Seq = reassembly.Seq(binary.BigEndian.Uint32(t[4:]))
-	seg.Ack = reassembly.Seq(binary.BigEndian.Uint32(t[8:]))
-	seg.Flags = reassembly.Flags(t[13]) | reassembly.Flags(t[12]&1)<<8
-	seg.Window = binary.BigEndian.Uint16(t[14:])
-	seg.Urgent = binary.BigEndian.Uint16(t[18:])
+	tcpHeader(t, seg)
 	if seg.Flags&reassembly.SYN != 0 && doff > 20 {
 		ws, ok := windowScale(t[20:doff])
 		seg.WScale = ws
