@@ -53,7 +53,7 @@ func addNATSFlags(fs *flag.FlagSet, o *natsOptions, stderr io.Writer) {
 	fs.IntVar(&o.replicas, "nats-replicas", 1, "replicas of a stream fastsniff creates (3 on a 3-node cluster)")
 	fs.StringVar(&o.creds, "nats-creds", "", "NATS user credentials `FILE`")
 	fs.StringVar(&o.tlsCA, "nats-tls-ca", "", "verify the NATS servers' TLS certificates with the CA in `FILE`")
-	fs.StringVar(&o.spool, "spool", "", "keep records until NATS acknowledges them in `DIR`, across runs (default: a temporary directory, lost at exit)")
+	fs.StringVar(&o.spool, "spool", "", "keep records in `DIR` while NATS is slow or unreachable, and at exit those not acknowledged, for the next run (default: a temporary directory, lost at exit)")
 	fs.Var(&o.spoolMax, "spool-max", "bound the spool to `SIZE` bytes, k/m/g suffixes (when full, the newest records are dropped and counted)")
 	fs.DurationVar(&o.drain, "nats-drain-timeout", 10*time.Second, "at exit, wait this long for NATS to acknowledge what is outstanding")
 }
