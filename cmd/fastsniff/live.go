@@ -66,7 +66,12 @@ func addLiveFlags(fs *flag.FlagSet, o *liveOptions) {
 	fs.StringVar(&o.iface, "i", "", "capture live on interface `IFACE` (AF_PACKET TPACKET_V3 rings, one per worker, in one fanout group)")
 	fs.IntVar(&o.ringMiB, "ring-size", 0, "live: ring size per worker in `MiB` (default 256 MiB shared by the workers, 16 to 64 MiB each)")
 	fs.IntVar(&o.blockKiB, "block-size", 1024, "live: ring block size in `KiB` (larger than the largest frame: GRO/TSO frames reach 64 KiB)")
-	fs.DurationVar(&o.blockTimeout, "block-timeout", 10*time.Millisecond, "live: hand over a ring block that is not full after this long")
+	// 100 ms, not Zeek's and Suricata's 10 ms (with 32 KiB blocks, thousands
+	// of them; ours are 1 MiB for CPU): a ring of B blocks holds at
+	// most B block timeouts of a quiet port (the kernel hands blocks over
+	// mostly empty), and 64 blocks of 10 ms were too little for a worker
+	// off its CPU (docs/DEPLOY.md, Sizing)
+	fs.DurationVar(&o.blockTimeout, "block-timeout", 100*time.Millisecond, "live: hand over a ring block that is not full after this long")
 	fs.BoolVar(&o.noPromisc, "no-promisc", false, "live: do not put the interface into promiscuous mode")
 	fs.IntVar(&o.snaplen, "s", 262144, "live: snap length: keep at most `BYTES` of each packet")
 	fs.StringVar(&o.user, "Z", "", "live: drop privileges to `USER` (and its group) once the capture is set up, before opening output files")

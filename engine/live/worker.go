@@ -32,9 +32,10 @@ type lworker struct {
 	pcap      *pcapwriter.Sink // nil without Config.Pcap
 
 	cut   uint64
-	lease uint32   // of the block being processed (reassembly.Segment.Lease)
-	hold  int      // blocks kept under their lease after their walk (holdBlocks)
-	held  []uint32 // their leases, oldest first (hold.go)
+	lease uint32        // of the block being processed (reassembly.Segment.Lease)
+	hold  int           // blocks kept under their lease after their walk (holdBlocks)
+	tov   time.Duration // the ring's block timeout
+	held  []uint32      // their leases, oldest first (hold.go)
 
 	// published once per block for the status goroutine and Snapshot
 	frames        atomic.Uint64
@@ -46,7 +47,10 @@ type lworker struct {
 }
 
 func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, prog *bpf.Program, pw *pcapwriter.Writer) *lworker {
-	lw := &lworker{id: id, ring: ring, link: link, hold: holdFor(ring)}
+	lw := &lworker{id: id, ring: ring, link: link, hold: holdFor(ring), tov: cfg.BlockTimeout}
+	if lw.tov <= 0 {
+		lw.tov = afpacket.DefaultBlockTimeout
+	}
 	if pw != nil {
 		lw.pcap = pw.Sink()
 	}
@@ -95,8 +99,12 @@ func (lw *lworker) run(stop *atomic.Bool) error {
 			lw.ring.Release()
 		}
 	}
+	// the block being filled is handed over within a block timeout: wait
+	// that long for it, so the packets that came just before the stop are
+	// not left in it (a quiet ring costs the wait)
+	last := time.Now().Add(lw.tov + 10*time.Millisecond)
 	for i := 0; err == nil && i < lw.ring.NumBlocks(); i++ {
-		b, ok, _ := lw.ring.Next(-1)
+		b, ok, _ := lw.ring.Next(max(time.Until(last), -1))
 		if !ok {
 			break
 		}
