@@ -95,12 +95,15 @@ func TestSSLLiveBypassMatchesOffline(t *testing.T) {
 	}
 
 	// live: slowly enough that each handshake is read, and the kernel
-	// told, before its response passes
+	// told, before its response passes. At this rate a ring block is
+	// handed over at its timeout, so the worker reads a handshake up to a
+	// block timeout after it passed (the default 100 ms is a whole
+	// connection here): 10 ms blocks
 	liveConn, liveSSL := filepath.Join(dir, "live-conn.log"), filepath.Join(dir, "live-ssl.log")
 	var liveMetrics map[string]float64
 	ctx = withMetricsHook(context.Background(), func(a string) { liveMetrics = scrapeMetrics(t, a) })
 	code, errs := liveRunCLICtx(t, ctx, v, func() { v.replay(t, pcap, "--pps=4000") },
-		"--ssl-log", liveSSL, "--conn-log", liveConn, "--metrics", "127.0.0.1:0", "--workers", "2")
+		"--ssl-log", liveSSL, "--conn-log", liveConn, "--metrics", "127.0.0.1:0", "--workers", "2", "--block-timeout", "10ms")
 	if code != 0 {
 		t.Fatalf("-i: exit %d: %s", code, errs)
 	}
