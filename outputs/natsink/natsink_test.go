@@ -280,6 +280,55 @@ func TestStoppedServer(t *testing.T) {
 	}
 }
 
+// TestStopContinue: the server stops and continues several times while
+// records flow, with a short AckWait (go-back-N re-sends): records move
+// between memory and the spool and back; in the end the stream holds every
+// record exactly once.
+func TestStopContinue(t *testing.T) {
+	url, proc := serverProc(t)
+	s, err := Open(Config{URLs: []string{url}, Sensor: "t5", SpoolDir: filepath.Join(t.TempDir(), "spool"),
+		MaxInFlight: 32, MemRecords: 128, AckWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitLive(t, s)
+	const n = 3000
+	for i := 0; i < n; i += 50 {
+		if err := s.Append(sink.Conn, lines(i, 50)); err != nil {
+			t.Fatal(err)
+		}
+		switch i % 600 {
+		case 200:
+			_ = proc.Signal(syscall.SIGSTOP)
+		case 350:
+			time.Sleep(400 * time.Millisecond) // past AckWait: go back
+			_ = proc.Signal(syscall.SIGCONT)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if err := s.Close(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Acked != n || st.Published != n || st.Unacked != 0 || st.Spooled == 0 || st.Retried == 0 {
+		t.Fatalf("stats %+v: want %d acked, some spooled and retried", st, n)
+	}
+	t.Logf("stats %+v", st)
+	got := streamUIDs(t, url)
+	seen := map[string]bool{}
+	for _, uid := range got {
+		if seen[uid] {
+			t.Fatalf("%s twice in the stream", uid)
+		}
+		seen[uid] = true
+	}
+	for i := 0; i < n; i++ {
+		if uid := fmt.Sprintf("C%011d", i); !seen[uid] {
+			t.Fatalf("%s missing from the stream (%d records)", uid, len(got))
+		}
+	}
+}
+
 // TestServerDiesWithTest: a test binary that dies without its Cleanups (a
 // go test -timeout panic) takes its nats-server with it.
 func TestServerDiesWithTest(t *testing.T) {
