@@ -71,8 +71,9 @@ type Config struct {
 	Duplicates time.Duration
 	Creds      string // NATS credentials file
 	TLSCA      string // CA certificate(s) to verify the servers with
-	// SpoolDir keeps the records until acknowledged, across runs; empty:
-	// a temporary directory removed at Close (what is left is lost).
+	// SpoolDir keeps records while the cluster falls behind, and at Close
+	// those not acknowledged, for the next run; empty: a temporary
+	// directory removed at Close (what is left is lost).
 	SpoolDir    string
 	SpoolMax    int64
 	MaxInFlight int
@@ -308,7 +309,8 @@ func (s *Sink) Temporary() bool { return s.tmpDir != "" }
 
 // Close stops taking records (call it after the logs were closed, so that
 // their last lines were appended), waits up to timeout for every record to
-// be acknowledged, then closes the connection and the spool. The error
+// be acknowledged, writes those that were not to the spool, then closes
+// the connection and the spool. The error
 // says why records were left unacknowledged; Stats then says how many.
 func (s *Sink) Close(timeout time.Duration) error {
 	s.closeOnce.Do(func() {
