@@ -269,3 +269,65 @@ func shiftPcap(t *testing.T, in, out string, d time.Duration) {
 		t.Fatal(err)
 	}
 }
+
+// TestRotateHTTPDeterministic: the HTTP log's lines (each logged at the
+// packet that completed its transaction, or at its connection's close)
+// land in the same rotated files for any number of workers, and together
+// are the unrotated log of the same run. (Files are compared by the
+// transactions in them, uid and trans_depth: a response whose first bytes
+// were only delivered when its connection closed after a RST carries the
+// worker's clock at that close as response_ts, which differs with the
+// number of workers with or without rotation.)
+func TestRotateHTTPDeterministic(t *testing.T) {
+	in := filepath.Join("..", "..", "testdata", "pcaps", "sniffer-06-gmail.pcap")
+	key := func(lines []string) []string {
+		var ks []string
+		for _, l := range lines {
+			var r struct {
+				UID   string `json:"uid"`
+				Depth int    `json:"trans_depth"`
+			}
+			if err := json.Unmarshal([]byte(l), &r); err != nil {
+				t.Fatal(err)
+			}
+			ks = append(ks, r.UID+"/"+strconv.Itoa(r.Depth))
+		}
+		slices.Sort(ks)
+		return ks
+	}
+	var first map[string][]string
+	for _, w := range []string{"1", "2", "6"} {
+		want := logRun(t, false, "-r", in, "--workers", w)["http.json"]
+		if len(want) < 10 {
+			t.Fatalf("%d HTTP lines unrotated", len(want))
+		}
+		got := rotatedRun(t, "-r", in, "--workers", w, "--rotate", "1s")
+		var all []string
+		files := map[string][]string{}
+		for name, lines := range got {
+			if strings.HasPrefix(name, "http.") {
+				all = append(all, lines...)
+				files[name] = key(lines)
+			}
+		}
+		slices.Sort(all)
+		if !slices.Equal(all, want) {
+			t.Errorf("--workers %s: %d HTTP lines in %d rotated files, %d unrotated", w, len(all), len(files), len(want))
+		}
+		if len(files) < 3 {
+			t.Errorf("--workers %s: %d HTTP files: the test wants a capture over more intervals", w, len(files))
+		}
+		if first == nil {
+			first = files
+			continue
+		}
+		for name, ks := range first {
+			if !slices.Equal(files[name], ks) {
+				t.Errorf("--workers %s: %s holds %v, with --workers 1 %v", w, name, files[name], ks)
+			}
+		}
+		if len(files) != len(first) {
+			t.Errorf("--workers %s: %d files, %d with --workers 1", w, len(files), len(first))
+		}
+	}
+}
