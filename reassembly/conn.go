@@ -39,7 +39,7 @@ type DirStats struct {
 	FIN       bool   // a FIN was seen
 	RST       bool   // a RST was seen
 	ZeroWin   bool   // a zero window was advertised
-	Bypassed  uint64 // payload bytes captured after Conn.Bypass, not reassembled
+	Bypassed  uint64 // after Conn.Bypass: stream bytes neither delivered nor missed (by sequence extent, set at the close)
 }
 
 // Conn is one TCP connection. It belongs to the Table that made it and is
@@ -155,8 +155,10 @@ func (c *Conn) CloseReason() Reason { return c.reason }
 
 // Bypass asks the Table to reassemble nothing more of the connection
 // (encrypted traffic past its handshake, say): bytes buffered now are let
-// go undelivered, later payload is only counted (DirStats.Bypassed), and
-// the connection is still tracked (state, ACKs, FIN, RST, timeout, close).
+// go undelivered, later payload is not kept, the stream's bytes past the
+// delivery point are counted at the close (DirStats.Bypassed: by sequence
+// numbers, so packets cut to their headers count in full), and the
+// connection is still tracked (state, ACKs, FIN, RST, timeout, close).
 // A Handler may call it from any of its calls; the Table acts on it at the
 // connection's next packet or close.
 func (c *Conn) Bypass() { c.bypass = true }

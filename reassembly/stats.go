@@ -33,7 +33,7 @@ type Stats struct {
 	BufAllocs       uint64 // buffers allocated (steady state: stops growing)
 	OversizeSegs    uint64 // segments above the largest pooled buffer size
 	LeaseCopied     uint64 // leased payload bytes copied when their lease ended (Segment.Lease)
-	BypassedBytes   uint64 // payload bytes of bypassed connections not reassembled (Conn.Bypass)
+	BypassedBytes   uint64 // stream bytes of closed bypassed connections not reassembled (DirStats.Bypassed)
 }
 
 // Add adds o's counters to s (Active and Buffered too: totals over

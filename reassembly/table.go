@@ -462,13 +462,8 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 	end := seq.Add(n + s.Truncated)
 	if n > 0 || s.Truncated > 0 {
 		c.addHist(d, histD)
-		if n > 0 {
-			if c.bypass {
-				h.stats.Bypassed += uint64(n)
-				t.stats.BypassedBytes += uint64(n)
-			} else {
-				t.insert(c, d, seq, s.Payload, s.lease(), s.TS)
-			}
+		if n > 0 && !c.bypass { // bypassed: counted at the close (bypassed)
+			t.insert(c, d, seq, s.Payload, s.lease(), s.TS)
 		}
 	}
 	if !h.maxValid || h.maxEnd.LessThan(end) {
@@ -585,6 +580,25 @@ func (t *Table) letGo(c *Conn) {
 	c.bypassed = true
 }
 
+// bypassed counts, at the close of a bypassed connection, each
+// direction's bytes past its delivery point up to the furthest sequence
+// number seen: the stream's extent, whatever the capture cut or
+// retransmitted, so that Delivered + Missed + Bypassed is the stream's
+// length live (packets cut to their headers) as with -r.
+func (t *Table) bypassed(c *Conn) {
+	for d := range c.half {
+		h := &c.half[d&1]
+		if !h.maxValid {
+			continue
+		}
+		if ext := h.seqOff(h.maxEnd); ext > int64(h.nextOff) {
+			b := uint64(ext) - h.nextOff
+			h.stats.Bypassed = b
+			t.stats.BypassedBytes += b
+		}
+	}
+}
+
 // force delivers everything direction d holds, unACKed, holes as gaps.
 func (t *Table) force(c *Conn, d Dir, ts int64) {
 	t.stats.Forced++
@@ -625,6 +639,7 @@ func (t *Table) close(c *Conn, r Reason) {
 	}
 	if c.bypass {
 		t.letGo(c)
+		t.bypassed(c)
 	} else {
 		t.drain(c, FromClient, t.now)
 		t.drain(c, FromServer, t.now)

@@ -155,7 +155,7 @@ func ConnState(orig, resp reassembly.DirStats, midstream bool, history string) s
 	switch {
 	case rst == epReset:
 		if ost == epSynSent || ost == epSynAckSent ||
-			(ost == epReset && orig.Delivered+orig.Missed == 0 && resp.Delivered+resp.Missed == 0) {
+			(ost == epReset && streamBytes(&orig) == 0 && streamBytes(&resp) == 0) {
 			return "REJ"
 		}
 		if oInactive {
@@ -298,9 +298,9 @@ func appendRecord(b []byte, r *record, history string) []byte {
 	}
 	b = appendMicros(b, dur)
 	b = append(b, `,"orig_bytes":`...)
-	b = jsonw.AppendUint(b, o.Delivered+o.Missed)
+	b = jsonw.AppendUint(b, streamBytes(o))
 	b = append(b, `,"resp_bytes":`...)
-	b = jsonw.AppendUint(b, s.Delivered+s.Missed)
+	b = jsonw.AppendUint(b, streamBytes(s))
 	b = append(b, `,"conn_state":"`...)
 	b = append(b, ConnState(*o, *s, r.midstream, history)...)
 	b = append(b, `","missed_bytes":`...)
@@ -339,3 +339,8 @@ func appendHex(b, v []byte) []byte {
 	}
 	return b
 }
+
+// streamBytes is a direction's stream length as Zeek counts it (the
+// sequence numbers' extent): delivered, missed, and what a bypassed
+// connection neither delivered nor missed.
+func streamBytes(d *reassembly.DirStats) uint64 { return d.Delivered + d.Missed + d.Bypassed }

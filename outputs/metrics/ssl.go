@@ -40,5 +40,5 @@ var sslPlain = []metric{
 	sslCounter("tls_desyncs_total", "TLS directions abandoned after a gap or a bad record header.", func(s *ssllog.Stats) uint64 { return s.TLS.Desyncs }),
 	sslCounter("tls_logged_total", "Lines of the TLS log.", func(s *ssllog.Stats) uint64 { return s.Logged }),
 	sslCounter("tls_bypassed_connections_total", "TLS connections no longer reassembled after their handshake.", func(s *ssllog.Stats) uint64 { return s.Bypassed }),
-	sslCounter("tls_bypassed_bytes_total", "Payload bytes of those connections not passed on.", func(s *ssllog.Stats) uint64 { return s.BypassedBytes }),
+	sslCounter("tls_bypassed_bytes_total", "Stream bytes of those connections not passed on after the handshake (by sequence numbers), counted at each close.", func(s *ssllog.Stats) uint64 { return s.BypassedBytes }),
 }
