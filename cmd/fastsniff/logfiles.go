@@ -100,6 +100,17 @@ func (c clockedHandler) UseClock(now func() int64) {
 	}
 }
 
+// Advanced passes the worker's clock after each batch to the logs, which
+// then close the rotated files every worker has passed
+// (engine/worker.Ticker).
+func (c clockedHandler) Advanced(now int64) {
+	for _, l := range c.logs {
+		if t, ok := l.(worker.Ticker); ok {
+			t.Advanced(now)
+		}
+	}
+}
+
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }

@@ -24,6 +24,7 @@ type Worker struct {
 	table    *reassembly.Table
 	segments uint64
 	batches  uint64
+	ticker   Ticker // the handler, if it is one
 
 	mu  sync.Mutex
 	pub Snapshot
@@ -37,6 +38,13 @@ type Clocked interface {
 	UseClock(now func() int64)
 }
 
+// Ticker is a Handler told the worker's clock after every Advance (once a
+// batch of packets): the logs then say how far the worker has got, so
+// that rotated files are closed as the capture is read.
+type Ticker interface {
+	Advanced(now int64)
+}
+
 // New returns worker id with its own Table handing streams to h. A
 // Clocked h is given the Table's clock.
 func New(id int, cfg reassembly.Config, h reassembly.Handler) *Worker {
@@ -44,6 +52,7 @@ func New(id int, cfg reassembly.Config, h reassembly.Handler) *Worker {
 	if c, ok := h.(Clocked); ok {
 		c.UseClock(w.table.Now)
 	}
+	w.ticker, _ = h.(Ticker)
 	return w
 }
 
@@ -60,7 +69,12 @@ func (w *Worker) Feed(s *reassembly.Segment) {
 // connections: call it at the end of every batch with the newest capture
 // time seen by the source, so that a worker whose flows went quiet keeps
 // the same clock as the others.
-func (w *Worker) Advance(now int64) { w.table.Advance(now) }
+func (w *Worker) Advance(now int64) {
+	w.table.Advance(now)
+	if w.ticker != nil {
+		w.ticker.Advanced(w.table.Now())
+	}
+}
 
 // EndLease ends a lease of the segments fed (reassembly.Segment.Lease):
 // call it before the memory they were read into is reused.

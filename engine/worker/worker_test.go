@@ -48,11 +48,13 @@ func TestPublishAndFlush(t *testing.T) {
 // clockedFuncs records the worker's clock at each close.
 type clockedFuncs struct {
 	reassembly.Funcs
-	now func() int64
-	at  []int64
+	now   func() int64
+	at    []int64
+	ticks []int64
 }
 
 func (c *clockedFuncs) UseClock(now func() int64) { c.now = now }
+func (c *clockedFuncs) Advanced(now int64)        { c.ticks = append(c.ticks, now) }
 
 func TestClocked(t *testing.T) {
 	h := &clockedFuncs{}
@@ -71,5 +73,9 @@ func TestClocked(t *testing.T) {
 	w.Flush(reassembly.ReasonFlush)
 	if len(h.at) != 1 || h.at[0] != 1e18+7*60e9 {
 		t.Errorf("clock at the close %v, want [%d]", h.at, int64(1e18+7*60e9))
+	}
+	w.Advance(5) // the clock never runs back
+	if len(h.ticks) != 2 || h.ticks[0] != 1e18+7*60e9 || h.ticks[1] != 1e18+7*60e9 {
+		t.Errorf("Advanced got %v, want the clock after each Advance", h.ticks)
 	}
 }

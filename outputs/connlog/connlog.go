@@ -44,6 +44,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
@@ -84,6 +85,12 @@ type Options struct {
 // were logged at (logfile.File).
 type stamper interface{ SetStamp(ns int64) }
 
+// reacher is a destination told how far each worker's clock has got
+// (logfile.File.Reached).
+type reacher interface {
+	Reached(worker, workers int, ns int64)
+}
+
 // TunnelNamer appends the text naming a tunnel id.
 type TunnelNamer interface {
 	AppendName(b []byte, id uint32) []byte
@@ -95,6 +102,7 @@ type Log struct {
 	opt  Options
 	pipe *pipe.Pipe
 	hs   pipe.Handlers[*Handler]
+	nh   atomic.Int32 // Handlers made (read by the writer: not under hs's lock)
 }
 
 // Create opens path for writing (truncating it) and returns a Log on it;
@@ -140,7 +148,11 @@ func newLog(w io.Writer, c io.Closer, opt Options) *Log {
 	if c != nil {
 		finish = func(error) error { return c.Close() }
 	}
-	l.pipe = pipe.NewStamped(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, consume, finish)
+	cfg := pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}
+	if r, ok := w.(reacher); ok && opt.Capture != nil {
+		cfg.Mark = func(from int, ns int64) { r.Reached(from, int(l.nh.Load()), ns) }
+	}
+	l.pipe = pipe.NewStamped(cfg, consume, finish)
 	return l
 }
 
@@ -150,8 +162,9 @@ var ErrClosed = errors.New("connlog: log closed")
 // Handler returns a new Handler for one worker. Create one per worker
 // goroutine before starting it; the Handler must not be shared.
 func (l *Log) Handler() *Handler {
-	return l.hs.Add(ErrClosed, func(int) *Handler {
-		h := &Handler{log: l, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
+	return l.hs.Add(ErrClosed, func(n int) *Handler {
+		l.nh.Add(1)
+		h := &Handler{log: l, n: n, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
 		h.batch.Capture = l.opt.Capture
 		h.rec.digest = l.opt.Digest
 		h.rec.names = l.opt.Tunnels
@@ -182,6 +195,7 @@ func (l *Log) Stats() Stats { return l.pipe.Stats() }
 // Options.Digest) in Conn.Ctx.
 type Handler struct {
 	log    *Log
+	n      int // the Handler's number, from 0
 	buf    []byte
 	since  time.Time // when the first line of buf was written
 	every  time.Duration
@@ -206,6 +220,18 @@ func (h *Handler) SetBypassed(f func() (bool, uint64)) { h.bypassed = f }
 // Table's Now), which stamps lines with Options.Capture. Call it before
 // the worker starts.
 func (h *Handler) UseClock(now func() int64) { h.batch.Now = now }
+
+// Advanced implements engine/worker.Ticker: after each batch of packets,
+// with the worker's clock. With Options.Capture, when the clock enters a
+// later rotation span the buffered lines go to the writer, and a mark
+// saying no earlier line will come from this worker: the writer closes a
+// span's file once every worker has passed it.
+func (h *Handler) Advanced(now int64) {
+	if h.batch.Advanced(now) {
+		h.put()
+		h.log.pipe.Mark(h.n, now)
+	}
+}
 
 // put hands buf over with its lines' stamp.
 func (h *Handler) put() { h.buf = h.log.pipe.PutAt(h.buf, h.batch.Stamp()) }

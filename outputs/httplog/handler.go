@@ -39,6 +39,7 @@ type Handler struct {
 
 	batch logfile.Batch // the stamps of buf's lines (Options.Capture)
 	at    int64         // the stamp of a line logged now
+	n     int           // the Handler's number, from 0
 }
 
 // published is what a Handler shares with Log.Stats.
@@ -111,6 +112,17 @@ func (h *Handler) Logged() uint64 { return h.logged }
 // Table's Now), which stamps lines with Options.Capture. Call it before
 // the worker starts.
 func (h *Handler) UseClock(now func() int64) { h.batch.Now = now }
+
+// Advanced implements engine/worker.Ticker: after each batch of packets,
+// with the worker's clock. With Options.Capture, when the clock enters a
+// later rotation span the buffer goes to the writer, and a mark saying no
+// earlier line will come from this worker (logfile.Batch.Advanced).
+func (h *Handler) Advanced(now int64) {
+	if h.batch.Advanced(now) {
+		h.put()
+		h.log.pipe.Mark(h.n, now)
+	}
+}
 
 // Opened implements reassembly.Handler.
 func (h *Handler) Opened(c *reassembly.Conn) { c.Ctx = h.newConn() }

@@ -138,6 +138,7 @@ type Log struct {
 	w    *writer
 
 	hs pipe.Handlers[*Handler]
+	nh atomic.Int32 // Handlers made (read by the writer: not under hs's lock)
 }
 
 // ErrClosed is the panic value when a Handler is created after Close.
@@ -190,14 +191,23 @@ func newLog(out io.Writer, c io.Closer, opt Options) (*Log, error) {
 	}
 	w := newWriter(out, c, &opt)
 	l := &Log{opt: opt, w: w}
-	l.pipe = pipe.NewStamped(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
+	cfg := pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}
+	if r, ok := out.(interface{ Reached(int, int, int64) }); ok && opt.Capture != nil {
+		cfg.Mark = func(from int, ns int64) { r.Reached(from, int(l.nh.Load()), ns) }
+	}
+	l.pipe = pipe.NewStamped(cfg, w.consume, w.finish)
 	return l, nil
 }
 
 // Handler returns a new Handler for one worker. Create one per worker
 // goroutine before starting it; the Handler must not be shared.
 func (l *Log) Handler() *Handler {
-	return l.hs.Add(ErrClosed, func(n int) *Handler { return newHandler(l, uint64(n+1)) })
+	return l.hs.Add(ErrClosed, func(n int) *Handler {
+		l.nh.Add(1)
+		h := newHandler(l, uint64(n+1))
+		h.n = n
+		return h
+	})
 }
 
 // Close writes what every Handler has buffered, waits for the writer to

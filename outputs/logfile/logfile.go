@@ -27,8 +27,9 @@
 // last span's name, and Options.First begins the first's. Workers that read a capture run
 // at different points of it, so lines of a span may still come after
 // lines of the next one: each span is written to a hidden file of its
-// own (.conn.START.json.part) and all of them are renamed with their spans
-// (and compressed) when the File is closed.
+// own (.conn.START.json.part), renamed with its span (and compressed) once
+// every worker has said its clock passed the span's end (File.Reached, in
+// order with its lines), the last ones when the File is closed.
 package logfile
 
 import (
@@ -36,6 +37,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -101,6 +103,9 @@ type File struct {
 	tick   uint64          // last use of a part
 	nOpen  int             // parts with an open descriptor
 	closed bool
+	// reached is each worker's last mark (Reached); the spans that end by
+	// the earliest are complete
+	reached []int64
 }
 
 // part is one span's file of stamped writes, written under a hidden name
@@ -271,6 +276,80 @@ func partName(path string, start int64) string {
 	return dir + "." + stem + "." + time.Unix(0, start).UTC().Format(timeLayout) + ext + ".part"
 }
 
+// Reached says that worker (of workers) will write no line stamped
+// before ns (Unix ns): once every worker has said so for a span's end,
+// the span's file is closed and renamed with its span (and compressed)
+// then, not at Close. Call it from the goroutine that writes.
+func (f *File) Reached(worker, workers int, ns int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if worker < 0 || worker >= workers || f.closed || f.set.opt.Interval <= 0 {
+		return
+	}
+	if len(f.reached) != workers {
+		r := make([]int64, workers)
+		for i := range r {
+			r[i] = math.MinInt64
+		}
+		copy(r, f.reached)
+		f.reached = r
+	}
+	f.reached[worker] = max(f.reached[worker], ns)
+	wm := slices.Min(f.reached)
+	if wm == math.MinInt64 || len(f.parts) == 0 {
+		return
+	}
+	iv := int64(f.set.opt.Interval)
+	var done []int64
+	for s := range f.parts {
+		if s+iv <= wm {
+			done = append(done, s)
+		}
+	}
+	slices.Sort(done)
+	first, last := f.clockEnds()
+	for _, s := range done {
+		if err := f.finishPart(f.parts[s], first, last); err != nil && f.err == nil {
+			f.err = err
+		}
+		delete(f.parts, s)
+	}
+}
+
+// clockEnds returns the clock's first and last readings, which begin the
+// first span's name and end the last's.
+func (f *File) clockEnds() (first, last time.Time) {
+	if f.set.opt.First != nil {
+		first = f.set.opt.First()
+	}
+	return first, f.set.opt.Clock()
+}
+
+// finishPart closes p's file and renames it with its span, begun by first
+// and ended by last when they fall in it. f.mu is held.
+func (f *File) finishPart(p *part, first, last time.Time) error {
+	var err error
+	if p.f != nil {
+		err = p.f.Close()
+		p.f = nil
+		f.nOpen--
+	}
+	begin := time.Unix(0, p.start)
+	end := begin.Add(f.set.opt.Interval)
+	if !first.IsZero() && first.After(begin) && first.Before(end) {
+		begin = first
+	}
+	if !last.IsZero() && last.Before(end) && !last.Before(begin) {
+		end = last
+	}
+	name := availableName(SpanName(f.path, begin, end))
+	if rerr := os.Rename(p.tmp, name); rerr != nil {
+		return rerr
+	}
+	f.compress(name)
+	return err
+}
+
 // closeParts closes the stamped spans' files and renames each with its
 // span: [start, start+interval], the first from the clock's first reading
 // (Options.First) and the last up to its last. f.mu is held.
@@ -278,42 +357,17 @@ func (f *File) closeParts() error {
 	if len(f.parts) == 0 {
 		return nil
 	}
-	iv := f.set.opt.Interval
-	var first, last time.Time
-	if f.set.opt.First != nil {
-		first = f.set.opt.First()
-	}
-	last = f.set.opt.Clock()
 	starts := make([]int64, 0, len(f.parts))
 	for s := range f.parts {
 		starts = append(starts, s)
 	}
 	slices.Sort(starts)
+	first, last := f.clockEnds()
 	var firstErr error
 	for _, s := range starts {
-		p := f.parts[s]
-		if p.f != nil {
-			if err := p.f.Close(); err != nil && firstErr == nil {
-				firstErr = err
-			}
-			p.f = nil
+		if err := f.finishPart(f.parts[s], first, last); err != nil && firstErr == nil {
+			firstErr = err
 		}
-		begin := time.Unix(0, s)
-		end := begin.Add(iv)
-		if !first.IsZero() && first.After(begin) && first.Before(end) {
-			begin = first
-		}
-		if !last.IsZero() && last.Before(end) && !last.Before(begin) {
-			end = last
-		}
-		name := availableName(SpanName(f.path, begin, end))
-		if err := os.Rename(p.tmp, name); err != nil {
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
-		}
-		f.compress(name)
 	}
 	f.parts, f.nOpen = nil, 0
 	return firstErr

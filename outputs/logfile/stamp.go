@@ -101,6 +101,29 @@ type Batch struct {
 	Now   func() int64
 	span  int64
 	stamp int64
+	// the span the worker's clock was in at its last Advanced: the
+	// writer has been told nothing earlier comes from this worker
+	marked   bool
+	markSpan int64
+}
+
+// Advanced is called with the worker's clock after each batch of packets
+// (engine/worker). It reports whether the clock entered a later span
+// since the last call: the Handler then hands its buffer over and sends
+// the writer a mark (pipe.Mark, File.Reached), after which no line of
+// this worker is stamped before that span (Line moves a later one to its
+// start: a capture whose timestamps run backwards), so the writer can
+// close the earlier spans' files once every worker has marked.
+func (b *Batch) Advanced(now int64) bool {
+	if b.Capture == nil {
+		return false
+	}
+	sp := b.Capture.Span(now)
+	if b.marked && sp <= b.markSpan {
+		return false
+	}
+	b.marked, b.markSpan = true, sp
+	return true
 }
 
 // Clock returns the worker's clock, 0 if unknown.
@@ -118,6 +141,9 @@ func (b *Batch) Clock() int64 {
 func (b *Batch) Line(ts int64, n int) (flush bool, stamp int64) {
 	if b.Capture == nil {
 		return false, 0
+	}
+	if b.marked && ts < b.markSpan {
+		ts = b.markSpan
 	}
 	sp := b.Capture.Span(ts)
 	if n > 0 && sp == b.span {

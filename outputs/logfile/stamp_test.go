@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +241,85 @@ func TestBatch(t *testing.T) {
 	var off Batch
 	if flush, _ := off.Line(5, 10); flush || off.Stamp() != 0 {
 		t.Error("a Batch without Capture stamps")
+	}
+}
+
+// TestReached: a span's file is closed and named once every worker has
+// reached its end, before Close; the others wait.
+func TestReached(t *testing.T) {
+	dir := t.TempDir()
+	c := &clock{}
+	c.set(t0.Add(3 * time.Hour))
+	s := NewSet(Options{Interval: time.Hour, Clock: c.now, Gzip: true})
+	f, err := s.Create(filepath.Join(dir, "conn.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(at time.Duration, line string) {
+		f.SetStamp(t0.Add(at).UnixNano())
+		if _, err := f.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	named := func() []string {
+		s.Wait()
+		var out []string
+		for name := range files(t, dir) {
+			if !strings.HasPrefix(name, ".") && name != "conn.json" {
+				out = append(out, name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	h := func(h int) int64 { return t0.Truncate(time.Hour).Add(time.Duration(h) * time.Hour).UnixNano() } // 09:00 + h
+	write(0, "a\n")                                                                                       // 09:40: span 09-10
+	write(time.Hour, "b\n")                                                                               // 10:40: span 10-11
+	f.Reached(0, 2, h(1))                                                                                 // worker 0 at 10:00
+	if got := named(); len(got) != 0 {
+		t.Fatalf("closed with one worker of two past 10:00: %v", got)
+	}
+	f.Reached(1, 2, h(1)-1) // worker 1 just before: still nothing
+	if got := named(); len(got) != 0 {
+		t.Fatalf("closed before every worker reached 10:00: %v", got)
+	}
+	f.Reached(1, 2, h(2)+5) // worker 1 at 11:00: 09-10 is done (worker 0 is at 10:00)
+	if got := named(); !slices.Equal(got, []string{"conn.2026-12-02-09-00-00_10-00-00.json.gz"}) {
+		t.Fatalf("after both reached 10:00: %v", got)
+	}
+	write(time.Hour+time.Minute, "c\n")
+	f.Reached(0, 2, h(3))
+	if got := named(); len(got) != 2 {
+		t.Fatalf("after both reached 11:00: %v", got)
+	}
+	write(2*time.Hour, "d\n") // 11:40
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s.Wait()
+	got := files(t, dir)
+	want := map[string]string{
+		"conn.2026-12-02-09-00-00_10-00-00.json.gz": "a\n",
+		"conn.2026-12-02-10-00-00_11-00-00.json.gz": "b\nc\n",
+		"conn.2026-12-02-11-00-00_12-00-00.json.gz": "d\n",
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("files %v, want %v", got, want)
+	}
+}
+
+func TestBatchMarks(t *testing.T) {
+	b := Batch{Capture: &Capture{Interval: time.Second}}
+	if !b.Advanced(1e9+5) || b.Advanced(1e9+9) || b.Advanced(5) {
+		t.Fatal("a mark is due when the clock enters a later span only")
+	}
+	// a line stamped before the marked span (timestamps running
+	// backwards) goes to its start
+	b.Line(0, 0)
+	if b.Stamp() != 1e9 {
+		t.Errorf("a late line stamped %d, want the marked span's start", b.Stamp())
+	}
+	if !b.Advanced(3e9) {
+		t.Error("no mark entering a later span")
 	}
 }

@@ -122,6 +122,14 @@ func (t *Tee) SetStamp(ns int64) {
 	}
 }
 
+// Reached passes on to Next, when it closes its files by capture time (a
+// rotated log, outputs/logfile), how far a worker's clock has got.
+func (t *Tee) Reached(worker, workers int, ns int64) {
+	if r, ok := t.Next.(interface{ Reached(int, int, int64) }); ok {
+		r.Reached(worker, workers, ns)
+	}
+}
+
 // Close closes Closer.
 func (t *Tee) Close() error {
 	if t.Closer != nil {

@@ -39,6 +39,7 @@ type Handler struct {
 	events        uint32
 	closing       *conn         // the connection whose Closed is running
 	batch         logfile.Batch // the stamps of buf's lines (Options.Capture)
+	n             int           // the Handler's number, from 0
 
 	mu  sync.Mutex // guards pub
 	pub published
@@ -66,7 +67,8 @@ type conn struct {
 // Handler returns a new Handler for one worker wrapping inner (nil: none).
 // Create one per worker before starting it; it must not be shared.
 func (l *Log) Handler(inner reassembly.Handler) *Handler {
-	return l.hs.Add(ErrClosed, func(int) *Handler {
+	return l.hs.Add(ErrClosed, func(n int) *Handler {
+		l.nh.Add(1)
 		if inner == nil {
 			inner = reassembly.Funcs{}
 		}
@@ -79,6 +81,7 @@ func (l *Log) Handler(inner reassembly.Handler) *Handler {
 			size:   l.pipe.Size(),
 			every:  l.opt.FlushInterval,
 			batch:  logfile.Batch{Capture: l.opt.Capture},
+			n:      n,
 		}
 	})
 }
@@ -234,6 +237,17 @@ func (h *Handler) delivered(c *reassembly.Conn, ts int64) int64 {
 // Table's Now), which stamps lines with Options.Capture. Call it before
 // the worker starts.
 func (h *Handler) UseClock(now func() int64) { h.batch.Now = now }
+
+// Advanced implements engine/worker.Ticker: after each batch of packets,
+// with the worker's clock. With Options.Capture, when the clock enters a
+// later rotation span the buffer goes to the writer, and a mark saying no
+// earlier line will come from this worker (logfile.Batch.Advanced).
+func (h *Handler) Advanced(now int64) {
+	if h.batch.Advanced(now) {
+		h.put()
+		h.log.pipe.Mark(h.n, now)
+	}
+}
 
 // line appends the connection's line, logged at capture time at (its
 // stamp with Options.Capture).

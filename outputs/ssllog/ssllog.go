@@ -37,6 +37,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
@@ -89,6 +90,7 @@ type Log struct {
 	pipe *pipe.Pipe
 	w    *writer
 	hs   pipe.Handlers[*Handler]
+	nh   atomic.Int32 // Handlers made (read by the writer: not under hs's lock)
 }
 
 // ErrClosed is the panic value when a Handler is created after Close.
@@ -123,7 +125,11 @@ func newLog(out io.Writer, c io.Closer, opt Options) *Log {
 		w.stamper = st
 	}
 	l := &Log{opt: opt, w: w}
-	l.pipe = pipe.NewStamped(pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}, w.consume, w.finish)
+	cfg := pipe.Config{Size: opt.BufferSize, Queue: opt.QueueLen}
+	if r, ok := out.(interface{ Reached(int, int, int64) }); ok && opt.Capture != nil {
+		cfg.Mark = func(from int, ns int64) { r.Reached(from, int(l.nh.Load()), ns) }
+	}
+	l.pipe = pipe.NewStamped(cfg, w.consume, w.finish)
 	return l
 }
 

@@ -47,6 +47,9 @@ const MaxWorkers = 256
 type Config struct {
 	Size  int // bytes per buffer (a soft limit: see Full); default 64 KiB
 	Queue int // buffers queued for the writer at most; default 16
+	// Mark, if set, is called on the writer goroutine for each Mark, in
+	// order with the buffers.
+	Mark func(from int, stamp int64)
 }
 
 // Stats are a Pipe's counters.
@@ -61,6 +64,7 @@ type Stats struct {
 type item struct {
 	b     []byte
 	stamp int64
+	mark  int // Mark's from + 1; 0: a buffer
 }
 
 // Pipe is a bounded queue of buffers in front of one writer goroutine.
@@ -69,6 +73,7 @@ type Pipe struct {
 	full    chan item
 	free    chan []byte
 	consume func([]byte, int64) error
+	mark    func(int, int64)
 	finish  func(error) error
 	done    chan struct{}
 
@@ -106,6 +111,7 @@ func NewStamped(cfg Config, consume func(b []byte, stamp int64) error, finish fu
 		full:    make(chan item, cfg.Queue),
 		free:    make(chan []byte, cfg.Queue+2+MaxWorkers),
 		consume: consume,
+		mark:    cfg.Mark,
 		finish:  finish,
 		done:    make(chan struct{}),
 	}
@@ -132,12 +138,26 @@ func (p *Pipe) Get() []byte {
 // Put must not be called after Close.
 func (p *Pipe) Put(b []byte) []byte { return p.PutAt(b, 0) }
 
+// Mark sends the writer (Config.Mark) a note from a worker, in order with
+// the buffers that worker handed over before: the logs say with it that
+// nothing stamped before stamp will come from that worker. It blocks as
+// Put does.
+func (p *Pipe) Mark(from int, stamp int64) {
+	it := item{stamp: stamp, mark: from + 1}
+	select {
+	case p.full <- it:
+	default:
+		p.stalls.Add(1)
+		p.full <- it
+	}
+}
+
 // PutAt is Put with a stamp for the writer.
 func (p *Pipe) PutAt(b []byte, stamp int64) []byte {
 	if len(b) == 0 {
 		return b
 	}
-	it := item{b, stamp}
+	it := item{b: b, stamp: stamp}
 	select {
 	case p.full <- it:
 	default:
@@ -171,6 +191,12 @@ func (p *Pipe) run() {
 	defer close(p.done)
 	var err error
 	for it := range p.full {
+		if it.mark != 0 {
+			if err == nil && p.mark != nil {
+				p.mark(it.mark-1, it.stamp)
+			}
+			continue
+		}
 		b := it.b
 		p.buffers.Add(1)
 		p.bytes.Add(uint64(len(b)))

@@ -134,3 +134,27 @@ func TestStamps(t *testing.T) {
 		t.Errorf("consumed %v, want %v", out, want)
 	}
 }
+
+func TestMarks(t *testing.T) {
+	var got []string
+	p := NewStamped(Config{Size: 8, Queue: 4, Mark: func(from int, stamp int64) {
+		got = append(got, fmt.Sprintf("mark %d@%d", from, stamp))
+	}}, func(b []byte, stamp int64) error {
+		got = append(got, fmt.Sprintf("%q@%d", b, stamp))
+		return nil
+	}, nil)
+	p.PutAt([]byte("a\n"), 5)
+	p.Mark(1, 10)
+	p.PutAt([]byte("b\n"), 12)
+	p.Mark(0, 20)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`"a\n"@5`, "mark 1@10", `"b\n"@12`, "mark 0@20"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("writer saw %v, want %v", got, want)
+	}
+	if st := p.Stats(); st.Buffers != 2 {
+		t.Errorf("%d buffers counted, want 2 (marks are not buffers)", st.Buffers)
+	}
+}
