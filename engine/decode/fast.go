@@ -46,3 +46,28 @@ func (d *Decoder) fastEtherIPv4TCP(data []byte, seg *reassembly.Segment) bool {
 	d.st.TCP++
 	return true
 }
+
+// fastInnerEther is fastEtherIPv4TCP for the Ethernet frame inside a
+// tunnel (VXLAN, GENEVE, GRE bridging, ERSPAN, Ethernet over MPLS), with
+// what ipv4 and tcp do for an inner header: the outer addresses are
+// forgotten, and the segment is counted as tunnelled and keyed by the
+// tunnel when asked. Without it a wrapped copy of a capture cost 9-18%
+// more per packet than the bare one, which takes the fast path.
+func (d *Decoder) fastInnerEther(b []byte, seg *reassembly.Segment) bool {
+	if !d.fastEtherIPv4TCP(b, seg) {
+		return false
+	}
+	seg.V6 = false
+	clear(seg.Src[:10])
+	clear(seg.Dst[:10])
+	seg.Src[10], seg.Src[11] = 0xff, 0xff
+	seg.Dst[10], seg.Dst[11] = 0xff, 0xff
+	d.st.Tunnelled++
+	if d.cfg.TunnelKey {
+		seg.Tunnel = d.chain.Hash()
+		if d.cfg.Names != nil {
+			d.noteName(seg.Tunnel)
+		}
+	}
+	return true
+}

@@ -16,14 +16,22 @@ import (
 func FuzzFastPath(f *testing.F) {
 	for _, p := range corpusPackets(f) {
 		if p.Link == decode.LinkEthernet && len(p.Data) < 4096 {
-			f.Add(p.Data, uint16(len(p.Data)))
+			f.Add(p.Data, uint16(len(p.Data)), false)
 		}
 	}
 	for _, s := range extraSeeds() {
-		f.Add(s, uint16(len(s)))
+		f.Add(s, uint16(len(s)), false)
 	}
-	f.Fuzz(func(t *testing.T, data []byte, orig uint16) {
-		fast, slow := decode.New(decode.Config{}), decode.New(decode.Config{})
+	for _, s := range tunnelCorpus(f) {
+		f.Add(s, uint16(len(s)), false)
+	}
+	for _, c := range tunnelBenchPackets() {
+		f.Add(c.data, uint16(len(c.data)), false)
+		f.Add(c.data, uint16(len(c.data)), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, orig uint16, tunnelKey bool) {
+		cfg := decode.Config{TunnelKey: tunnelKey}
+		fast, slow := decode.New(cfg), decode.New(cfg)
 		decode.SetNoFast(slow, true)
 		var a, b reassembly.Segment
 		ra, wa := fast.Decode(decode.LinkEthernet, data, int(orig), 7, &a)
@@ -38,6 +46,9 @@ func FuzzFastPath(f *testing.F) {
 		a.Payload, b.Payload = nil, nil
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("segments differ:\nfast    %+v\ngeneral %+v", a, b)
+		}
+		if *fast.Tunnel() != *slow.Tunnel() {
+			t.Fatalf("tunnel chains differ:\nfast    %+v\ngeneral %+v", *fast.Tunnel(), *slow.Tunnel())
 		}
 		if fast.Stats() != slow.Stats() {
 			t.Fatalf("counters differ:\nfast    %+v\ngeneral %+v", fast.Stats(), slow.Stats())

@@ -49,6 +49,9 @@ func (d *Decoder) ethernet(b []byte, missing int, seg *reassembly.Segment) (Resu
 	if len(b) < 14 {
 		return d.malformed(ReasonLinkTruncated)
 	}
+	if missing == 0 && !d.cfg.VerifyChecksums && !d.noFast && d.fastInnerEther(b, seg) {
+		return ResultTCP, ReasonNone
+	}
 	return d.etherType(binary.BigEndian.Uint16(b[12:]), b[14:], missing, seg)
 }
 
