@@ -174,7 +174,8 @@ func (d *Decoder) Decode(link LinkType, data []byte, origLen int, ts int64, seg 
 		d.frag.expire(ts)
 	}
 	*seg = reassembly.Segment{TS: ts, WScale: -1}
-	if link == LinkEthernet && cut == 0 && !d.cfg.VerifyChecksums && !d.noFast && d.fastEtherIPv4TCP(data, seg) {
+	if link == LinkEthernet && cut == 0 && !d.cfg.VerifyChecksums && !d.noFast &&
+		(d.fastEtherIPv4TCP(data, seg) || d.fastVXLAN(data, seg)) {
 		return ResultTCP, ReasonNone
 	}
 	switch link {
