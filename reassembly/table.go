@@ -122,15 +122,18 @@ closed:
 
 func (t *Table) expire() {
 	now := t.now
+	// A connection closes at its deadline, whatever packet (of this
+	// worker's flows) moved the clock past it: what its close delivers is
+	// stamped with the deadline, the same for any number of workers.
 	for c := t.resets.head; c != nil && c.rstAt+t.graceNs <= now; c = t.resets.head {
-		t.close(c, ReasonRST)
+		t.closeAt(c, ReasonRST, c.rstAt+t.graceNs)
 	}
 	for {
 		c, ei := t.oldest()
 		if ei >= 0 && t.emb.at(ei).last()+t.timeout <= now {
 			t.closeEmbryo(ei, ReasonTimeout)
 		} else if c != nil && c.last+t.timeout <= now {
-			t.close(c, ReasonTimeout)
+			t.closeAt(c, ReasonTimeout, c.last+t.timeout)
 		} else {
 			break
 		}
@@ -633,7 +636,10 @@ func (t *Table) drain(c *Conn, d Dir, ts int64) {
 
 // close ends a connection: whatever is buffered is delivered (bytes the
 // peer never ACKed flagged Unacked, holes as gaps), then Handler.Closed.
-func (t *Table) close(c *Conn, r Reason) {
+func (t *Table) close(c *Conn, r Reason) { t.closeAt(c, r, t.now) }
+
+// closeAt is close with what is delivered stamped ts.
+func (t *Table) closeAt(c *Conn, r Reason, ts int64) {
 	if c.state == StateClosed {
 		return
 	}
@@ -641,8 +647,8 @@ func (t *Table) close(c *Conn, r Reason) {
 		t.letGo(c)
 		t.bypassed(c)
 	} else {
-		t.drain(c, FromClient, t.now)
-		t.drain(c, FromServer, t.now)
+		t.drain(c, FromClient, ts)
+		t.drain(c, FromServer, ts)
 	}
 	c.state, c.reason = StateClosed, r
 	t.stats.Closed[r]++
