@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -37,18 +38,26 @@ type Config struct {
 	// accept, and what the program returns without a filter; 0 means
 	// DefaultSnaplen.
 	Snaplen int
+	// DropPassInterval is how often a flow bypassed in drop mode still
+	// passes one packet per direction (BypassDrop); 0 means
+	// DefaultDropPassInterval. Keep it well below the Table's idle
+	// timeout.
+	DropPassInterval time.Duration
 }
 
 // Counters are the program's per-CPU counters, summed over CPUs. Every
-// packet is Seen, then exactly one of NonTCP, Filtered or Passed; Bypassed
-// counts the Passed packets of bypassed flows (returned cut to their
-// headers). Its memory image is the per-CPU map value.
+// packet is Seen, then exactly one of NonTCP, Filtered, Passed or Dropped;
+// Bypassed counts the Passed packets of bypassed flows (returned cut to
+// their headers), Dropped the packets of flows bypassed in drop mode that
+// were only counted (BypassDrop). Its memory image is the per-CPU map
+// value.
 type Counters struct {
 	Seen     uint64
 	Passed   uint64
 	Filtered uint64
 	Bypassed uint64
 	NonTCP   uint64
+	Dropped  uint64
 }
 
 const (
@@ -57,6 +66,7 @@ const (
 	cntFiltered
 	cntBypassed
 	cntNonTCP
+	cntDropped
 	numCounters
 )
 
@@ -101,7 +111,11 @@ func Load(cfg Config) (*Program, error) {
 		return nil, err
 	}
 	p.filter, p.linkType = filter, lt
-	insns, err := buildProgram(lt, cfg.AllowNonTCP, uint32(snaplen), filter, p.counters, p.bypass)
+	pass := cfg.DropPassInterval
+	if pass <= 0 {
+		pass = DefaultDropPassInterval
+	}
+	insns, err := buildProgram(lt, cfg.AllowNonTCP, uint32(snaplen), filter, p.counters, p.bypass, uint64(pass))
 	if err != nil {
 		p.Close()
 		return nil, err
@@ -142,7 +156,7 @@ func newMaps(size int) (*Program, error) {
 		Name:       "fs_bypass",
 		Type:       ebpf.LRUHash,
 		KeySize:    flowKeySize,
-		ValueSize:  8,
+		ValueSize:  bypassValueSize,
 		MaxEntries: uint32(size),
 	})
 	if err != nil {
@@ -182,6 +196,7 @@ func (p *Program) Counters() (Counters, error) {
 		c.Filtered += v.Filtered
 		c.Bypassed += v.Bypassed
 		c.NonTCP += v.NonTCP
+		c.Dropped += v.Dropped
 	}
 	return c, nil
 }
@@ -192,16 +207,7 @@ func (p *Program) Counters() (Counters, error) {
 // flows past the reassembly depth or closed by the consumer. The map is an
 // LRU: under pressure the least recently seen flows fall out, which only
 // means their payload is copied again.
-func (p *Program) Bypass(k FlowKey) error {
-	var zero uint64
-	for _, key := range [2]FlowKey{k, k.Reverse()} {
-		b := key.bytes()
-		if err := p.bypass.Update(b[:], zero, ebpf.UpdateAny); err != nil {
-			return fmt.Errorf("bpf: bypass %v: %w", key, err)
-		}
-	}
-	return nil
-}
+func (p *Program) Bypass(k FlowKey) error { return p.BypassWith(k, BypassCut) }
 
 // Unbypass removes both directions of flow k from the bypass map; a flow
 // that is not there is not an error.
@@ -218,7 +224,7 @@ func (p *Program) Unbypass(k FlowKey) error {
 // BypassHits returns how many packets of direction k were cut since it was
 // bypassed, and whether it is in the map.
 func (p *Program) BypassHits(k FlowKey) (uint64, bool, error) {
-	var v uint64
+	var v bypassValue
 	b := k.bytes()
 	err := p.bypass.Lookup(b[:], &v)
 	if errors.Is(err, ebpf.ErrKeyNotExist) {
@@ -227,7 +233,7 @@ func (p *Program) BypassHits(k FlowKey) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, fmt.Errorf("bpf: bypass lookup %v: %w", k, err)
 	}
-	return v, true, nil
+	return v.Packets, true, nil
 }
 
 // Close releases the program and its maps (sockets keep the attached
@@ -249,16 +255,21 @@ func (p *Program) Close() error {
 
 // Program labels.
 const (
-	lblL3       = "fs_l3"
-	lblIPv4     = "fs_ipv4"
-	lblIPv6     = "fs_ipv6"
-	lblTCP      = "fs_tcp"
-	lblFilter   = "fs_filter"
-	lblPost     = "fs_post"
-	lblNonTCP   = "fs_nontcp"
-	lblFiltered = "fs_filtered"
-	lblPassed   = "fs_passed"
-	lblBypassed = "fs_bypassed"
+	lblL3        = "fs_l3"
+	lblIPv4      = "fs_ipv4"
+	lblIPv6      = "fs_ipv6"
+	lblTCP       = "fs_tcp"
+	lblFilter    = "fs_filter"
+	lblPost      = "fs_post"
+	lblNonTCP    = "fs_nontcp"
+	lblFiltered  = "fs_filtered"
+	lblPassed    = "fs_passed"
+	lblBypassed  = "fs_bypassed"
+	lblDropped   = "fs_dropped"
+	lblDropPass  = "fs_droppass"
+	lblCutCount  = "fs_cutcount"
+	lblDropClose = "fs_dropclose"
+	lblCut       = "fs_cut"
 )
 
 func mapPtr(dst asm.Register, m *ebpf.Map) (asm.Instruction, error) {
@@ -280,7 +291,7 @@ func mapPtr(dst asm.Register, m *ebpf.Map) (asm.Instruction, error) {
 // Registers during parsing: R6 ctx, R7 the current header offset, R8 the
 // ethertype / next header. Every load is preceded by a length check, so
 // LD_ABS/LD_IND never end the program behind the counters' back.
-func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbpf.RawInstruction, counters, bypass *ebpf.Map) (asm.Instructions, error) {
+func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbpf.RawInstruction, counters, bypass *ebpf.Map, dropPassNs uint64) (asm.Instructions, error) {
 	e := newEmitter()
 	e.emit(asm.Mov.Reg(regCtx, asm.R1))
 	for i := 0; i < flowKeySize; i += 8 {
@@ -291,6 +302,8 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		asm.StoreImm(asm.RFP, stackHdrLen, 0, asm.Word),
 		asm.StoreImm(asm.RFP, stackKeyed, 0, asm.Word),
 		asm.StoreImm(asm.RFP, stackCntKey, 0, asm.Word), // parse: 1 = no key (tunnel.go)
+		asm.StoreImm(asm.RFP, stackIPEnd, 0, asm.Word),
+		asm.StoreImm(asm.RFP, stackFlags, 0, asm.Word),
 	)
 
 	lenCheck := newLenCheck(e)
@@ -329,8 +342,60 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		asm.Add.Imm(asm.R2, stackKey),
 		asm.FnMapLookupElem.Call(),
 		asm.JEq.Imm(asm.R0, 0, lblPassed),
+		asm.Mov.Reg(asm.R9, asm.R0), // the entry (bypassdrop.go), across the helper call
 		asm.Mov.Imm(asm.R1, 1),
-		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
+		asm.LoadMem(asm.R2, asm.R9, bypassOffMode, asm.DWord),
+		asm.JEq.Imm(asm.R2, int32(BypassCut), lblCutCount),
+		asm.JNE.Imm(asm.R2, int32(BypassDrop), lblCut), // closing
+		// Drop mode. SYN/FIN/RST pass (cut, not counted): the Table
+		// needs them for state, history and the close; the flags are
+		// an unknown scalar here, so this branch is not decided.
+		asm.LoadMem(asm.R2, asm.RFP, stackFlags, asm.Word),
+		asm.And.Imm(asm.R2, tcpPassFlags),
+		asm.JNE.Imm(asm.R2, 0, lblDropClose),
+		asm.FnKtimeGetNs.Call(),
+		asm.LoadMem(asm.R1, asm.R9, bypassOffLastPass, asm.DWord),
+		asm.Mov.Reg(asm.R2, asm.R0),
+		asm.Sub.Reg(asm.R2, asm.R1),
+		asm.LoadImm(asm.R3, int64(dropPassNs), asm.DWord),
+		asm.JGT.Reg(asm.R2, asm.R3, lblDropPass),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R9, asm.R1, asm.DWord), // bypassOffPackets = 0
+		// payload = max(0, IP end - header length), without a branch
+		asm.LoadMem(asm.R2, asm.RFP, stackIPEnd, asm.Word),
+		asm.LoadMem(asm.R3, asm.RFP, stackHdrLen, asm.Word),
+		asm.Sub.Reg(asm.R2, asm.R3),
+		asm.Mov.Reg(asm.R4, asm.R2),
+		asm.ArSh.Imm(asm.R4, 63),
+		asm.Xor.Imm(asm.R4, -1),
+		asm.And.Reg(asm.R2, asm.R4),
+		asm.Add.Imm(asm.R9, bypassOffBytes),
+		asm.StoreXAdd(asm.R9, asm.R2, asm.DWord),
+		asm.Mov.Imm(regTmp, 0),
+		asm.Ja.Label(lblDropped),
+	)
+	// one packet per DropPassInterval goes on cut; racing CPUs may pass
+	// one each, which is harmless
+	e.label(lblDropPass)
+	e.emit(
+		asm.StoreMem(asm.R9, bypassOffLastPass, asm.R0, asm.DWord),
+		asm.Ja.Label(lblCut),
+	)
+	// from its SYN/FIN/RST on, a direction passes everything cut and
+	// uncounted, as a capture file shows it to the Table: what follows a
+	// close (the last ACK) must not be counted into the connection
+	e.label(lblDropClose)
+	e.emit(
+		asm.Mov.Imm(asm.R1, int32(bypassClosing)),
+		asm.StoreMem(asm.R9, bypassOffMode, asm.R1, asm.DWord),
+		asm.Ja.Label(lblCut),
+	)
+	e.label(lblCutCount)
+	e.emit(
+		asm.StoreXAdd(asm.R9, asm.R1, asm.DWord), // bypassOffPackets = 0
+	)
+	e.label(lblCut)
+	e.emit(
 		asm.LoadMem(asm.R2, asm.RFP, stackHdrLen, asm.Word),
 		// both < 2^32: R2 += min(0, verdict-R2) = min(verdict, R2)
 		asm.Mov.Reg32(asm.R3, regTmp),
@@ -372,6 +437,9 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		return nil, err
 	}
 	if err := count(lblPassed, cntPassed); err != nil {
+		return nil, err
+	}
+	if err := count(lblDropped, cntDropped); err != nil {
 		return nil, err
 	}
 	e.label(lblFiltered)
@@ -550,6 +618,8 @@ func emitParse(e *emitter, linkType int, lenCheck lenChecker, atL3 bool) error {
 		asm.Add.Reg(asm.R0, asm.R7),
 		asm.StoreMem(asm.RFP, stackHdrLen, asm.R0, asm.Word),
 		asm.StoreImm(asm.RFP, stackKeyed, 1, asm.Word),
+		asm.LoadInd(asm.R0, asm.R7, 13, asm.Byte), // within the 20 bytes checked
+		asm.StoreMem(asm.RFP, stackFlags, asm.R0, asm.Word),
 	)
 
 	return nil

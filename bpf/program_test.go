@@ -52,7 +52,7 @@ func (m *modelCounts) add(c int, byp bool) {
 }
 
 func (m modelCounts) counters() Counters {
-	return Counters{Seen: m[cntSeen], Passed: m[cntPassed], Filtered: m[cntFiltered], Bypassed: m[cntBypassed], NonTCP: m[cntNonTCP]}
+	return Counters{Seen: m[cntSeen], Passed: m[cntPassed], Filtered: m[cntFiltered], Bypassed: m[cntBypassed], NonTCP: m[cntNonTCP], Dropped: m[cntDropped]}
 }
 
 func capturePackets(t testing.TB, lt int) [][]byte {

@@ -126,6 +126,11 @@ func emitIPv4(e *emitter, l int, lenCheck lenChecker) {
 		asm.StoreMem(asm.RFP, stackKey+keyDst+12, asm.R0, asm.Word),
 		// the protocol again, loaded anew: dispatching on the value
 		// tested above would be a decided branch (see the top)
+		// where the datagram ends, for drop mode's payload bytes (no
+		// branch on it)
+		asm.LoadInd(asm.R0, asm.R7, 2, asm.Half),
+		asm.Add.Reg(asm.R0, asm.R7),
+		asm.StoreMem(asm.RFP, stackIPEnd, asm.R0, asm.Word),
 		asm.LoadInd(asm.R0, asm.R7, 9, asm.Byte),
 		asm.Add.Reg(asm.R7, asm.R8),
 		asm.JEq.Imm(asm.R0, 6, lblTCP),
@@ -154,6 +159,10 @@ func emitIPv6(e *emitter, l int, lenCheck lenChecker) {
 		)
 	}
 	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 4, asm.Half), // payload length: where it ends, for drop mode
+		asm.Add.Reg(asm.R0, asm.R7),
+		asm.Add.Imm(asm.R0, 40),
+		asm.StoreMem(asm.RFP, stackIPEnd, asm.R0, asm.Word),
 		asm.LoadInd(asm.R0, asm.R7, 6, asm.Byte),
 		asm.Mov.Reg(asm.R8, asm.R0),
 		asm.Add.Imm(asm.R7, 40),

@@ -103,7 +103,7 @@ func (c verifierCase) build(t testing.TB, m *Program) asm.Instructions {
 	if err != nil {
 		t.Fatal(err)
 	}
-	insns, err := buildProgram(c.cfg.LinkType, c.cfg.AllowNonTCP, DefaultSnaplen, filter, m.counters, m.bypass)
+	insns, err := buildProgram(c.cfg.LinkType, c.cfg.AllowNonTCP, DefaultSnaplen, filter, m.counters, m.bypass, uint64(DefaultDropPassInterval))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -375,6 +375,6 @@ func printLiveSummary(w io.Writer, s *live.Summary) {
 		pct = 100 * float64(k.Drops) / float64(k.Packets)
 	}
 	b := &s.BPF
-	fmt.Fprintf(w, "kernel: received %d, dropped %d (%.3f%%), ring full %d times; bpf: seen %d, passed %d, filtered %d, not tcp %d, bypassed %d packets of %d connections\n",
-		k.Packets, k.Drops, pct, k.FreezeQueue, b.Seen, b.Passed, b.Filtered, b.NonTCP, b.Bypassed, s.BypassedConns)
+	fmt.Fprintf(w, "kernel: received %d, dropped %d (%.3f%%), ring full %d times; bpf: seen %d, passed %d, filtered %d, not tcp %d, bypassed %d packets of %d connections, %d dropped and counted\n",
+		k.Packets, k.Drops, pct, k.FreezeQueue, b.Seen, b.Passed, b.Filtered, b.NonTCP, b.Bypassed, s.BypassedConns, b.Dropped)
 }

@@ -200,7 +200,8 @@ func TestSSLLogRealHandshakes(t *testing.T) {
 // TestSSLLogLiveBypass replays real TLS connections (each a 512 KiB
 // response) into a capture namespace, slowly enough for the handshakes to
 // be read before the responses pass: the TLS log has every connection,
-// and the kernel cut the packets after each handshake to their headers.
+// and the kernel dropped and counted the packets after each handshake
+// (drop mode, bpf.BypassDrop).
 func TestSSLLogLiveBypass(t *testing.T) {
 	v := newLiveNS(t)
 	srv, err := tlstest.SelfSigned("server.test")
@@ -233,13 +234,13 @@ func TestSSLLogLiveBypass(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	m := regexp.MustCompile(`bypassed (\d+) packets of (\d+) connections`).FindStringSubmatch(stderr)
+	m := regexp.MustCompile(`bypassed \d+ packets of (\d+) connections, (\d+) dropped and counted`).FindStringSubmatch(stderr)
 	if m == nil {
 		t.Fatalf("no bypass summary: %s", stderr)
 	}
-	pkts, _ := strconv.Atoi(m[1])
-	conns, _ := strconv.Atoi(m[2])
-	t.Logf("kernel: %d packets bypassed, %d connections", pkts, conns)
+	conns, _ := strconv.Atoi(m[1])
+	pkts, _ := strconv.Atoi(m[2])
+	t.Logf("kernel: %d packets dropped and counted, %d connections", pkts, conns)
 	if conns != len(recs) || pkts < 100 {
 		t.Errorf("kernel bypassed %d packets of %d connections, want most packets of %d", pkts, conns, len(recs))
 	}

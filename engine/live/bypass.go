@@ -10,16 +10,28 @@ import (
 
 // bypasser is the part of *bpf.Program the bypass handler uses.
 type bypasser interface {
-	Bypass(bpf.FlowKey) error
-	Unbypass(bpf.FlowKey) error
+	BypassWith(bpf.FlowKey, bpf.BypassMode) error
+	TakeBypass(bpf.FlowKey) ([2]bpf.DirCounts, bool, error)
+}
+
+// bypassed is a connection bypassed in the kernel: its flow key, client
+// to server, and the mode.
+type bypassed struct {
+	key  bpf.FlowKey
+	mode bpf.BypassMode
 }
 
 // bypassHandler wraps a worker's handler: once a direction of a connection
 // has delivered more than max bytes, it asks the kernel to cut the
-// connection's packets to their headers (both directions; bpf.Bypass
-// writes both orientations of the key), and it removes the entry when the
-// connection closes. It passes every call through unchanged and does not
-// touch Conn.Ctx.
+// connection's packets to their headers (both directions; bpf.BypassWith
+// writes both orientations of the key). A BypassRequester's connections
+// (the TLS log's, whose payload is no longer reassembled at all) are
+// bypassed in drop mode instead: the kernel drops their packets without
+// SYN/FIN/RST and only counts them. At the close it reads and removes the
+// entry before the inner handler's Closed, adding what the kernel dropped
+// to the connection's packet counts (reassembly.Conn.AddUnseen), so the
+// conn log counts the packets a saved file would show. It passes every
+// call through otherwise unchanged and does not touch Conn.Ctx.
 type bypassHandler struct {
 	inner      reassembly.Handler
 	prog       bypasser
@@ -27,13 +39,13 @@ type bypassHandler struct {
 	ignoreVLAN bool
 	cur        *reassembly.Segment // the segment being fed (its VLANs key the flow when the Table ignores them)
 	warn       func(error)
-	on         map[*reassembly.Conn]bpf.FlowKey
+	on         map[*reassembly.Conn]bypassed
 	conns      atomic.Uint64
 	errs       uint64
 }
 
 func newBypassHandler(inner reassembly.Handler, prog bypasser, max uint64, ignoreVLAN bool, cur *reassembly.Segment, warn func(error)) *bypassHandler {
-	return &bypassHandler{inner: inner, prog: prog, max: max, ignoreVLAN: ignoreVLAN, cur: cur, warn: warn, on: map[*reassembly.Conn]bpf.FlowKey{}}
+	return &bypassHandler{inner: inner, prog: prog, max: max, ignoreVLAN: ignoreVLAN, cur: cur, warn: warn, on: map[*reassembly.Conn]bypassed{}}
 }
 
 // Flush passes a Flush on to the inner handler if it has one.
@@ -59,20 +71,26 @@ func (h *bypassHandler) check(c *reassembly.Conn, d reassembly.Dir) {
 	if st := c.Stats(d); st.Delivered <= h.max {
 		return
 	}
-	h.bypass(c)
+	h.bypassWith(c, bpf.BypassCut)
 }
 
 // BypassRequester is implemented by a handler that decides itself when a
 // connection's payload is no longer needed (the TLS log, once a handshake
 // is complete): the worker hands it a function that bypasses a
 // connection in the kernel as MaxStreamBytes does (call it from the
-// handler's Sent or Received).
+// handler's Sent or Received). The function bypasses in drop mode
+// (bpf.BypassDrop): the handler must have called Conn.Bypass, since the
+// Table then sees only the connection's SYN/FIN/RST and one packet per
+// direction a second.
 type BypassRequester interface {
 	SetBypass(func(c *reassembly.Conn))
 }
 
-// bypass cuts c's packets to their headers in the kernel, once.
-func (h *bypassHandler) bypass(c *reassembly.Conn) {
+// bypassDrop is the BypassRequester's function.
+func (h *bypassHandler) bypassDrop(c *reassembly.Conn) { h.bypassWith(c, bpf.BypassDrop) }
+
+// bypassWith bypasses c in the kernel in mode m, once.
+func (h *bypassHandler) bypassWith(c *reassembly.Conn, m bpf.BypassMode) {
 	if _, ok := h.on[c]; ok {
 		return
 	}
@@ -83,8 +101,8 @@ func (h *bypassHandler) bypass(c *reassembly.Conn) {
 		vl = c.VLANs()
 	}
 	k := bpf.NewFlowKey(c.Client(), c.Server(), vl.IDs[:vl.N]...)
-	h.on[c] = k
-	if err := h.prog.Bypass(k); err != nil {
+	h.on[c] = bypassed{key: k, mode: m}
+	if err := h.prog.BypassWith(k, m); err != nil {
 		h.errs++
 		if h.warn != nil && h.errs <= 3 {
 			h.warn(fmt.Errorf("bypass of %v: %w", k, err))
@@ -95,14 +113,19 @@ func (h *bypassHandler) bypass(c *reassembly.Conn) {
 }
 
 func (h *bypassHandler) Closed(c *reassembly.Conn, r reassembly.Reason) {
-	h.inner.Closed(c, r)
-	if k, ok := h.on[c]; ok {
+	if b, ok := h.on[c]; ok {
 		delete(h.on, c)
-		if err := h.prog.Unbypass(k); err != nil {
+		n, _, err := h.prog.TakeBypass(b.key)
+		if err != nil {
 			h.errs++
 			if h.warn != nil && h.errs <= 3 {
-				h.warn(fmt.Errorf("unbypass of %v: %w", k, err))
+				h.warn(fmt.Errorf("unbypass of %v: %w", b.key, err))
 			}
+		} else if b.mode == bpf.BypassDrop {
+			// cut mode's counts are packets userspace saw
+			c.AddUnseen(reassembly.FromClient, n[0].Packets, n[0].Bytes)
+			c.AddUnseen(reassembly.FromServer, n[1].Packets, n[1].Bytes)
 		}
 	}
+	h.inner.Closed(c, r)
 }

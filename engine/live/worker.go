@@ -72,7 +72,7 @@ func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, 
 		}
 		lw.bp = newBypassHandler(h, prog, max, cfg.Reassembly.IgnoreVLAN, &lw.seg, cfg.Warn)
 		if req != nil {
-			req.SetBypass(lw.bp.bypass)
+			req.SetBypass(lw.bp.bypassDrop)
 		}
 		h = lw.bp
 	}

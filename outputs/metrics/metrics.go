@@ -301,6 +301,7 @@ var plain = append([]metric{
 	bpfCounter("bpf_filtered_total", "Packets it rejected by the filter expression.", func(c *bpf.Counters) uint64 { return c.Filtered }),
 	bpfCounter("bpf_bypassed_total", "Packets of bypassed flows (cut to their headers).", func(c *bpf.Counters) uint64 { return c.Bypassed }),
 	bpfCounter("bpf_non_tcp_total", "Non-TCP packets it saw.", func(c *bpf.Counters) uint64 { return c.NonTCP }),
+	bpfCounter("bpf_bypass_dropped_total", "Packets of flows bypassed in drop mode (TLS) it only counted.", func(c *bpf.Counters) uint64 { return c.Dropped }),
 }, append(natsPlain, sslPlain...)...)
 
 // Names returns the names of the metrics a Collector can report, sorted

@@ -60,7 +60,7 @@ func TestServer(t *testing.T) {
 		s.Decode, s.Reassembly = ds, rs
 		s.PerWorker = []uint64{40, 50}
 	})
-	col.Set("bpf", func(s *Snapshot) { s.Filter = &bpf.Counters{Seen: 7, Bypassed: 1} })
+	col.Set("bpf", func(s *Snapshot) { s.Filter = &bpf.Counters{Seen: 7, Bypassed: 1, Dropped: 3} })
 	srv, err := Listen("127.0.0.1:0", col)
 	if err != nil {
 		t.Fatal(err)
@@ -95,6 +95,7 @@ func TestServer(t *testing.T) {
 		`fastsniff_worker_segments_total{worker="1"}`:          50,
 		"fastsniff_bpf_seen_total":                             7,
 		"fastsniff_bpf_bypassed_total":                         1,
+		"fastsniff_bpf_bypass_dropped_total":                   3,
 	} {
 		if got, ok := m[k]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
