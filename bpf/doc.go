@@ -15,8 +15,9 @@
 //     to eBPF inside the same program (Translate);
 //  3. looks the flow up in an LRU hash map of bypassed flows (FlowKey, one
 //     entry per direction, written by userspace with Program.Bypass) and
-//     returns only the headers of their packets;
-//  4. counts seen / passed / filtered / bypassed / non-TCP packets in a
+//     returns only the headers of their packets, or (drop mode) drops
+//     those without SYN/FIN/RST and counts them in the entry;
+//  4. counts seen / passed / filtered / bypassed / non-TCP / dropped packets in a
 //     per-CPU array (Program.Counters).
 //
 // Matcher gives saved files (-r) the same decision in userspace.
@@ -53,6 +54,11 @@
 // connection state, byte counts and FIN/RST handling go on while payload
 // copying stops. Fragments are never cut (userspace must reassemble
 // them), nor are packets without a complete TCP header.
+//
+// In drop mode (BypassWith(k, BypassDrop), bypassdrop.go) the packets
+// userspace does not need are not handed over at all: counted per
+// direction in the map entry (packets, payload bytes), read with
+// TakeBypass at the connection's close.
 //
 // # Semantics of the classic filter
 //
