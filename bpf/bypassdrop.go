@@ -21,7 +21,7 @@ const (
 	// it (packets, payload bytes) in the flow's map entry; one packet
 	// per direction every Config.DropPassInterval passes cut, uncounted,
 	// so that userspace sees the flow alive (its idle timeout) and its
-	// sequence numbers advance. From a direction's first SYN, FIN or RST
+	// sequence numbers advance; so does a packet with a zero window. From a direction's first SYN, FIN or RST
 	// on, its packets all pass cut and uncounted (the close, and what
 	// follows it, reach the Table as from a capture file).
 	// Read the counts with TakeBypass when the connection closes.
@@ -57,7 +57,7 @@ const (
 // Stack slots of the capture program besides translate.go's.
 const (
 	stackIPEnd = -140 // innermost IP header offset + its length (IPv4 total, IPv6 40 + payload)
-	stackFlags = -144 // TCP flags byte (when keyed)
+	stackFlags = -144 // TCP bytes 12-15, host order: data offset, flags << 16, window (when keyed)
 )
 
 // tcpPassFlags are the flags whose packets drop mode still passes.

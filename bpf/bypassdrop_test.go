@@ -8,7 +8,8 @@ import (
 // TestBypassDrop: a flow bypassed in drop mode has its packets without
 // SYN/FIN/RST dropped and counted exactly (packets, payload bytes without
 // Ethernet padding, per direction), SYN/FIN/RST pass cut and uncounted
-// and so does every later packet of their direction, other flows pass
+// and so does every later packet of their direction, a zero window
+// passes cut and uncounted, other flows pass
 // whole; TakeBypass returns the counts and removes the entries.
 func TestBypassDrop(t *testing.T) {
 	requireBPF(t)
@@ -54,6 +55,7 @@ func TestBypassDrop(t *testing.T) {
 				{tcpSpec{src: srv, dst: cli, flags: ack | psh, payload: make([]byte, 1400)}, true},
 				{tcpSpec{src: srv, dst: cli, flags: ack, payload: make([]byte, 3)}, true}, // padded: 3 bytes
 				{other, false},
+				{tcpSpec{src: cli, dst: srv, flags: ack, zeroWin: true}, false}, // zero window: cut, uncounted
 				{tcpSpec{src: cli, dst: srv, flags: ack, payload: make([]byte, 20)}, true},
 				{tcpSpec{src: cli, dst: srv, flags: fin | ack, payload: make([]byte, 10)}, false},
 				{tcpSpec{src: cli, dst: srv, flags: ack}, false}, // after the client's FIN: cut

@@ -40,6 +40,7 @@ type tcpSpec struct {
 	proto        byte   // 0 = TCP
 	ext          []ext6 // IPv6 extension headers
 	tcpTruncated int    // cut this many bytes from the end of the TCP header
+	zeroWin      bool   // window 0 instead of 65535
 }
 
 type ext6 struct {
@@ -55,7 +56,9 @@ func (s tcpSpec) tcp() []byte {
 	binary.BigEndian.PutUint32(h[4:], s.seq)
 	h[12] = byte(doff << 4)
 	h[13] = s.flags
-	binary.BigEndian.PutUint16(h[14:], 65535)
+	if !s.zeroWin {
+		binary.BigEndian.PutUint16(h[14:], 65535)
+	}
 	for i := 20; i < len(h); i++ {
 		h[i] = 1 // NOP options
 	}

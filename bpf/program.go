@@ -351,8 +351,13 @@ func buildProgram(linkType int, allowNonTCP bool, snaplen uint32, filter []netbp
 		// needs them for state, history and the close; the flags are
 		// an unknown scalar here, so this branch is not decided.
 		asm.LoadMem(asm.R2, asm.RFP, stackFlags, asm.Word),
-		asm.And.Imm(asm.R2, tcpPassFlags),
-		asm.JNE.Imm(asm.R2, 0, lblDropClose),
+		asm.Mov.Reg(asm.R3, asm.R2),
+		asm.And.Imm(asm.R3, tcpPassFlags<<16),
+		asm.JNE.Imm(asm.R3, 0, lblDropClose),
+		// a zero window passes cut and uncounted: the Table's history
+		// (W) and ZeroWin see it as from a file
+		asm.And.Imm(asm.R2, 0xffff),
+		asm.JEq.Imm(asm.R2, 0, lblCut),
 		asm.FnKtimeGetNs.Call(),
 		asm.LoadMem(asm.R1, asm.R9, bypassOffLastPass, asm.DWord),
 		asm.Mov.Reg(asm.R2, asm.R0),
@@ -618,7 +623,9 @@ func emitParse(e *emitter, linkType int, lenCheck lenChecker, atL3 bool) error {
 		asm.Add.Reg(asm.R0, asm.R7),
 		asm.StoreMem(asm.RFP, stackHdrLen, asm.R0, asm.Word),
 		asm.StoreImm(asm.RFP, stackKeyed, 1, asm.Word),
-		asm.LoadInd(asm.R0, asm.R7, 13, asm.Byte), // within the 20 bytes checked
+		// data offset, flags, window (host order), within the 20 bytes
+		// checked: drop mode passes SYN/FIN/RST and zero windows
+		asm.LoadInd(asm.R0, asm.R7, 12, asm.Word),
 		asm.StoreMem(asm.RFP, stackFlags, asm.R0, asm.Word),
 	)
 
