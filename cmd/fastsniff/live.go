@@ -377,4 +377,7 @@ func printLiveSummary(w io.Writer, s *live.Summary) {
 	b := &s.BPF
 	fmt.Fprintf(w, "kernel: received %d, dropped %d (%.3f%%), ring full %d times; bpf: seen %d, passed %d, filtered %d, not tcp %d, bypassed %d packets of %d connections, %d dropped and counted\n",
 		k.Packets, k.Drops, pct, k.FreezeQueue, b.Seen, b.Passed, b.Filtered, b.NonTCP, b.Bypassed, s.BypassedConns, b.Dropped)
+	if s.BypassLost > 0 {
+		fmt.Fprintf(w, "warning: %d bypassed connections lost their kernel counts (the bypass map was full)\n", s.BypassLost)
+	}
 }

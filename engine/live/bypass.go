@@ -41,6 +41,7 @@ type bypassHandler struct {
 	warn       func(error)
 	on         map[*reassembly.Conn]bypassed
 	conns      atomic.Uint64
+	lost       atomic.Uint64 // drop-mode connections whose entry was gone at the close (LRU eviction): their dropped packets are not counted
 	errs       uint64
 }
 
@@ -115,13 +116,16 @@ func (h *bypassHandler) bypassWith(c *reassembly.Conn, m bpf.BypassMode) {
 func (h *bypassHandler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	if b, ok := h.on[c]; ok {
 		delete(h.on, c)
-		n, _, err := h.prog.TakeBypass(b.key)
+		n, ok, err := h.prog.TakeBypass(b.key)
 		if err != nil {
 			h.errs++
 			if h.warn != nil && h.errs <= 3 {
 				h.warn(fmt.Errorf("unbypass of %v: %w", b.key, err))
 			}
 		} else if b.mode == bpf.BypassDrop {
+			if !ok {
+				h.lost.Add(1)
+			}
 			// cut mode's counts are packets userspace saw
 			c.AddUnseen(reassembly.FromClient, n[0].Packets, n[0].Bytes)
 			c.AddUnseen(reassembly.FromServer, n[1].Packets, n[1].Bytes)

@@ -150,9 +150,13 @@ type Summary struct {
 	BPF bpf.Counters
 	// BypassedConns counts connections bypassed (MaxStreamBytes, or a
 	// handler's request: BypassRequester);
-	// BypassErrors the bypass map updates that failed.
+	// BypassErrors the bypass map updates that failed; BypassLost the
+	// drop-mode connections whose map entry was gone at their close
+	// (evicted from the LRU map: the packets the kernel dropped of them
+	// are missing from their counts).
 	BypassedConns uint64
 	BypassErrors  uint64
+	BypassLost    uint64
 	// RingCut counts frames cut because they did not fit in a block.
 	RingCut uint64
 	// PcapWritten and PcapDropped count the frames of Config.Pcap.
@@ -383,6 +387,7 @@ func (c *Capture) snapshotLocked() Summary {
 		sum.Bytes += w.bytes.Load()
 		if w.bp != nil {
 			sum.BypassedConns += w.bp.conns.Load()
+			sum.BypassLost += w.bp.lost.Load()
 		}
 		ks, _ := c.rings[i].Stats()
 		sum.PerWorkerKernel[i] = ks
