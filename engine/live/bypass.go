@@ -3,6 +3,7 @@ package live
 import (
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/fastsniff/fastsniff/bpf"
 	"github.com/fastsniff/fastsniff/reassembly"
@@ -132,4 +133,13 @@ func (h *bypassHandler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 		}
 	}
 	h.inner.Closed(c, r)
+}
+
+// dropPassInterval is how often a connection bypassed in drop mode passes
+// a packet: bpf's default, or a quarter of a shorter idle timeout.
+func dropPassInterval(idle time.Duration) time.Duration {
+	if idle > 0 && idle/4 < bpf.DefaultDropPassInterval {
+		return max(idle/4, time.Millisecond)
+	}
+	return bpf.DefaultDropPassInterval
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/fastsniff/fastsniff/bpf"
 	"github.com/fastsniff/fastsniff/reassembly"
@@ -151,5 +152,18 @@ func TestBypassHandlerTakeError(t *testing.T) {
 	tab.Flush(reassembly.ReasonFlush)
 	if rec.closed[0].Packets != 2 || h.errs != 1 || len(warned) != 1 {
 		t.Errorf("closed %+v, errs %d, warned %v", rec.closed[0], h.errs, warned)
+	}
+}
+
+func TestDropPassInterval(t *testing.T) {
+	for _, tc := range []struct{ idle, want time.Duration }{
+		{0, bpf.DefaultDropPassInterval}, // the Table's default (minutes)
+		{5 * time.Minute, bpf.DefaultDropPassInterval},
+		{2 * time.Second, 500 * time.Millisecond},
+		{time.Microsecond, time.Millisecond},
+	} {
+		if got := dropPassInterval(tc.idle); got != tc.want {
+			t.Errorf("dropPassInterval(%v) = %v, want %v", tc.idle, got, tc.want)
+		}
 	}
 }

@@ -224,6 +224,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		BypassMapSize: cfg.BypassMapSize,
 		LinkType:      int(link),
 		Snaplen:       snaplen,
+		// a dropping bypass shows the Table a packet well within its
+		// idle timeout, so that the connection does not expire
+		DropPassInterval: dropPassInterval(cfg.Reassembly.IdleTimeout),
 	})
 	if err != nil {
 		closeRings()
