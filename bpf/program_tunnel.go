@@ -567,6 +567,22 @@ func emitPPPoE(e *emitter, lenCheck lenChecker) {
 // program does not track, so an IPv6 packet that could end there is
 // passed without a key (MaybeTCP). One that ends past the datagram is
 // not Teredo for the decoder either way.
+// teredoNext emits the test of the byte at R7 in a Teredo datagram: an
+// IPv6 header (to v6) or a Teredo indicator (first byte 0, falls through
+// with two bytes known present). The byte is loaded again each time it is
+// tested (bpf/README.md: no branch on a value the verifier already knows).
+func teredoNext(e *emitter, lenCheck lenChecker, v6 string) {
+	lenCheck(false, 1, lblNonTCP)
+	e.emit(
+		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
+		asm.Mov.Reg(asm.R1, asm.R0),
+		asm.RSh.Imm(asm.R1, 4),
+		asm.JEq.Imm(asm.R1, 6, v6),
+		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
+	)
+	lenCheck(false, 2, lblNonTCP)
+}
+
 func emitTeredo(e *emitter, l int, teredo string, lenCheck lenChecker) {
 	noEnd, hdrs, origin, v6 := e.fresh("fs_tnoend"), e.fresh("fs_thdrs"), e.fresh("fs_torigin"), e.fresh("fs_tv6")
 	e.label(teredo)
@@ -583,15 +599,7 @@ func emitTeredo(e *emitter, l int, teredo string, lenCheck lenChecker) {
 	)
 	e.label(noEnd)
 	e.label(hdrs)
-	lenCheck(false, 1, lblNonTCP)
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-		asm.Mov.Reg(asm.R1, asm.R0),
-		asm.RSh.Imm(asm.R1, 4),
-		asm.JEq.Imm(asm.R1, 6, v6),
-		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
-	)
-	lenCheck(false, 2, lblNonTCP)
+	teredoNext(e, lenCheck, v6)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
 		asm.JEq.Imm(asm.R0, 0, origin),
@@ -608,15 +616,7 @@ func emitTeredo(e *emitter, l int, teredo string, lenCheck lenChecker) {
 		asm.Add.Reg(asm.R7, asm.R0),
 		asm.Add.Imm(asm.R7, 13),
 	)
-	lenCheck(false, 1, lblNonTCP)
-	e.emit(
-		asm.LoadInd(asm.R0, asm.R7, 0, asm.Byte),
-		asm.Mov.Reg(asm.R1, asm.R0),
-		asm.RSh.Imm(asm.R1, 4),
-		asm.JEq.Imm(asm.R1, 6, v6),
-		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
-	)
-	lenCheck(false, 2, lblNonTCP)
+	teredoNext(e, lenCheck, v6)
 	e.emit(
 		asm.LoadInd(asm.R0, asm.R7, 1, asm.Byte),
 		asm.JNE.Imm(asm.R0, 0, lblNonTCP),
