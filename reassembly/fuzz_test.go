@@ -3,9 +3,12 @@ package reassembly
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 )
 
 // FuzzTable feeds arbitrary segment sequences (8 bytes each: side, flags,
@@ -19,18 +22,21 @@ func FuzzTable(f *testing.F) {
 	f.Add([]byte("\x00\x02\x00\x00\x00\x00\x00\x00\x01\x12\x00\x00\x00\x01\x00\x00\x00\x18\x00\x01\x00\x01\x10\x00\x01\x10\x00\x01\x00\x11\x00\x00"))
 	f.Add([]byte("\x00\x18\x00\x05\x00\x00\x20\x00\x01\x10\x00\x00\x00\x30\x00\x00\x00\x14\x00\x01\x00\x00\x00\x00"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		plain := fuzzRun(t, in, false, nil)
+		plain := fuzzRun(t, in, false, false, nil)
 		unlimited := func(c *Config) { c.MaxConns, c.MaxHalfOpen = 1<<20, 1<<20 }
-		compact := recordStrings(fuzzRun(t, in, false, unlimited))
-		full := recordStrings(fuzzRun(t, in, false, func(c *Config) { unlimited(c); c.noHalfOpen = true }))
+		compact := recordStrings(fuzzRun(t, in, false, false, unlimited))
+		full := recordStrings(fuzzRun(t, in, false, false, func(c *Config) { unlimited(c); c.noHalfOpen = true }))
 		if !slices.Equal(compact, full) {
 			t.Fatalf("half-open in compact form:\n%s\nwithout:\n%s", compact, full)
+		}
+		if c, a := expiryRuns(t, in); !slices.Equal(c, a) {
+			t.Fatalf("expire skipped below nextCheck:\n%s\non every clock advance:\n%s", c, a)
 		}
 		if len(in) > 0 && in[0]&0x40 == 0 {
 			// the same segments with leased payloads, each lease ended
 			// a few segments later and its buffer written over: the
 			// streams must be the same
-			leased := fuzzRun(t, in, true, nil)
+			leased := fuzzRun(t, in, true, false, nil)
 			if len(leased.conns) != len(plain.conns) {
 				t.Fatalf("leased: %d connections, copied: %d", len(leased.conns), len(plain.conns))
 			}
@@ -45,6 +51,79 @@ func FuzzTable(f *testing.F) {
 	})
 }
 
+// expiryRuns feeds in to two Tables as expiryRun reads it, one that
+// skips expire while nothing is due (Table.nextCheck) and one that runs
+// it on every clock advance, and renders what each Handler saw: every
+// connection in the order opened, then the order of the closes.
+func expiryRuns(t *testing.T, in []byte) (cached, always []string) {
+	render := func(r *recorder) []string {
+		var out []string
+		for _, c := range r.conns {
+			out = append(out, fmt.Sprintf("%+v", *c))
+		}
+		return append(out, fmt.Sprint("closed in order ", r.closeOrder))
+	}
+	return render(expiryRun(t, in, false)), render(expiryRun(t, in, true))
+}
+
+// expiryRun reads in as 8-byte segments over 32 client ports of one
+// server, with short timeouts (idle 2 s, linger 1 s, RST grace 1 s) and
+// small limits (24 connections, 8 half-open), and a clock that mostly
+// steps forwards by up to 0.63 s, sometimes jumps by up to 6.3 s and
+// sometimes goes back: connections expire, linger, reset and are
+// evicted in every order. Every eighth segment the clock is also advanced
+// as an engine does at the end of a batch. With recheck, expire runs on
+// every clock advance.
+func expiryRun(t *testing.T, in []byte, recheck bool) *recorder {
+	cfg := Config{IdleTimeout: 2 * time.Second, Linger: time.Second, MaxConns: 24, MaxHalfOpen: 8}
+	r := newRecorder()
+	tb := NewTable(cfg, r)
+	payload := make([]byte, 256)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	ts, newest := epoch0, epoch0
+	for i := 0; i+8 <= len(in); i += 8 {
+		b := in[i : i+8]
+		sc := defScript()
+		sc.cli = netip.AddrPortFrom(sc.cli.Addr(), uint16(40000+int(b[0]&31)))
+		from := byte('c')
+		if b[0]&0x20 != 0 {
+			from = 's'
+		}
+		s := sc.seg(pkt{from: from, seq: uint32(b[2]) << 4, ack: uint32(b[4]) << 4})
+		s.Flags = Flags(b[1]) & (SYN | FIN | RST | ACK)
+		n := int(b[6] & 0x0f)
+		off := int(b[5])
+		s.Payload = payload[off%len(payload) : off%len(payload)]
+		if off+n <= len(payload) {
+			s.Payload = payload[off : off+n]
+		}
+		switch step := int64(b[7] & 0x3f); b[7] >> 6 {
+		case 0, 1:
+			ts += step * 1e7
+		case 2:
+			ts += step * 1e8
+		default:
+			ts -= step * 1e7
+		}
+		s.TS = ts
+		newest = max(newest, ts)
+		tb.Feed(s)
+		if recheck {
+			tb.recheck()
+		}
+		if i/8%8 == 7 {
+			tb.Advance(newest)
+			if recheck {
+				tb.recheck()
+			}
+		}
+	}
+	tb.Flush(ReasonFlush)
+	return r
+}
+
 // recordStrings renders every connection a recorder saw, sorted by ID.
 func recordStrings(r *recorder) []string {
 	var out []string
@@ -57,9 +136,10 @@ func recordStrings(r *recorder) []string {
 
 // fuzzRun is one FuzzTable run over in; with lease, every payload is
 // copied into a buffer lent under its own lease, ended (and the buffer
-// scribbled over) three segments later. mod, if not nil, changes the
-// Config.
-func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
+// scribbled over) three segments later. With recheck, expire runs on every
+// clock advance, as it did before Table.nextCheck. mod, if not nil,
+// changes the Config.
+func fuzzRun(t *testing.T, in []byte, lease, recheck bool, mod func(*Config)) *recorder {
 	cfg := Config{MaxBuffer: 32 << 10, MaxConnBuffer: 8 << 10, MaxConnSegments: 16, MaxConns: 2, MaxHalfOpen: 2, OneSidedBytes: 512}
 	if len(in) > 0 && in[0]&0x80 != 0 {
 		cfg.Overlap = OverlapLast
@@ -127,6 +207,9 @@ func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
 			s.Stable = len(in) > 0 && in[0]&0x40 != 0
 		}
 		tb.Feed(s)
+		if recheck {
+			tb.recheck()
+		}
 		if st := tb.Stats(); st.Buffered > uint64(cfg.MaxBuffer)+4096 || st.Active-st.HalfOpen > uint64(cfg.MaxConns) || st.HalfOpen > uint64(cfg.MaxHalfOpen) {
 			t.Fatalf("limits: buffered %d active %d half-open %d", st.Buffered, st.Active, st.HalfOpen)
 		}
@@ -147,4 +230,31 @@ func fuzzRun(t *testing.T, in []byte, lease bool, mod func(*Config)) *recorder {
 		}
 	}
 	return r
+}
+
+// TestExpiryCheckSkipsNothing runs FuzzTable's comparison of expire
+// skipped below Table.nextCheck and expire on every clock advance
+// (expiryRuns) over 3000 pseudo-random inputs: the same connections,
+// bytes, close reasons and order.
+func TestExpiryCheckSkipsNothing(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 20))
+	expired := 0
+	for n := 0; n < 3000; n++ {
+		in := make([]byte, 8*(1+r.IntN(60)))
+		for i := range in {
+			in[i] = byte(r.Uint32())
+		}
+		c, a := expiryRuns(t, in)
+		if !slices.Equal(c, a) {
+			t.Fatalf("input %x:\nexpire skipped below nextCheck:\n%s\non every clock advance:\n%s", in, c, a)
+		}
+		for _, s := range c {
+			if strings.Contains(s, fmt.Sprintf("reason:%d ", ReasonTimeout)) {
+				expired++
+			}
+		}
+	}
+	if expired < 1000 {
+		t.Fatalf("only %d connections closed by idle timeout: the inputs do not test expiry", expired)
+	}
 }

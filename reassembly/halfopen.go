@@ -18,6 +18,7 @@ func (t *Table) hatch(k *Key, h uint64, q compact, fromHi bool, s *Segment) bool
 	if em == nil {
 		return false
 	}
+	t.soon(s.TS + t.timeout)
 	em.flags, em.wscale = s.Flags, s.WScale
 	if s.Window == 0 {
 		em.bits |= embZeroWin
@@ -49,6 +50,7 @@ func (t *Table) promote(i int32, h uint64, transient bool) *Conn {
 	em.segment(&s, &k)
 	fromHi, reps, last := em.fromHi(), em.reps, em.last()
 	t.emb.remove(i, h)
+	t.recheck()
 	t.stats.HalfOpen--
 	how := openPromoted
 	if transient {
@@ -82,6 +84,7 @@ func (t *Table) closeEmbryo(i int32, r Reason) {
 			h = k.Hash()
 		}
 		t.emb.remove(i, h)
+		t.recheck()
 		t.stats.HalfOpen--
 		t.stats.Active--
 		t.stats.Closed[r]++

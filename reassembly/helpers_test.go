@@ -14,6 +14,8 @@ type recorder struct {
 	conns  []*recConn
 	open   map[*Conn]*recConn
 	checks func(c *Conn, d Dir, data Data) // optional invariant check per call
+	// closeOrder has the IDs of the connections closed, in order
+	closeOrder []uint64
 }
 
 type gapRec struct{ Off, Len uint64 }
@@ -77,6 +79,7 @@ func (r *recorder) Closed(c *Conn, why Reason) {
 	rc := r.open[c]
 	rc.reason = why
 	rc.closed++
+	r.closeOrder = append(r.closeOrder, rc.id)
 	rc.stats = [2]DirStats{c.Stats(FromClient), c.Stats(FromServer)}
 	rc.hist = c.History()
 	rc.start, rc.last = c.StartNanos(), c.LastNanos()
