@@ -45,56 +45,67 @@ type DirStats struct {
 // Conn is one TCP connection. It belongs to the Table that made it and is
 // valid until Handler.Closed returns.
 type Conn struct {
-	// Ctx is for the Handler's per-connection state; the Table never
-	// touches it except to clear it when the Conn is recycled.
-	Ctx any
-
-	id        uint64
+	// The fields every packet reads or writes come first, in the first
+	// three cache lines (a Conn is 384 bytes, and slabs of them start on
+	// a page: Table.newConn): on real traffic most packets find their
+	// connection out of cache, and each line is a miss.
 	key       Key
-	hash      uint64      // key.Hash(): the index's and the ID's
-	ep        [2]Endpoint // by Dir: ep[FromClient] is the client
-	v6        bool
-	start     int64
-	last      int64
 	state     State
-	reason    Reason
 	midstream bool
-	transient bool // an embryo replayed only to be closed: not in the index
-	bypass    bool // Bypass was called: reassemble nothing more
-	bypassed  bool // and what was buffered then has been let go
+	bypass    bool   // Bypass was called: reassemble nothing more
+	bypassed  bool   // and what was buffered then has been let go
+	hash      uint64 // key.Hash(): the index's
+	last      int64
+	tick      uint64 // Table.tick when last fed (orders it among embryos)
 	// half[d] is direction d: what it sent, buffered, and its counters.
 	// The pair lives apart from the Conn and goes back to the Table when
 	// the connection closes: a closed connection lingering (Config.Linger)
 	// keeps only this smaller part, and a busy capture has many of them.
 	half *[2]half
+	// links into the Table's lists: lkMain is the LRU (open) or linger
+	// (closed) list, lkBuf the connections holding buffered bytes, lkRST
+	// the connections with a RST waiting for its grace period.
+	links      [3]link
+	histSeen   uint32
+	histN      uint8
+	clientIsHi bool
+	rstPending bool
+	rstDir     Dir
+	aliased    bool
+	transient  bool // an embryo replayed only to be closed: not in the index
+
+	// Ctx is for the Handler's per-connection state; the Table never
+	// touches it except to clear it when the Conn is recycled.
+	Ctx any
+
+	id     uint64
+	ep     [2]Endpoint // by Dir: ep[FromClient] is the client
+	v6     bool
+	reason Reason
+	start  int64
 	// the client's ISN, kept for a lingering connection: a SYN with it is
 	// a retransmission (a ghost), any other SYN starts a new connection
 	lingerISN      Seq
 	lingerISNKnown bool
 
-	hist     [24]byte
-	histN    uint8
-	histSeen uint32
+	hist [24]byte
 
-	// links into the Table's lists: lkMain is the LRU (open) or linger
-	// (closed) list, lkBuf the connections holding buffered bytes, lkRST
-	// the connections with a RST waiting for its grace period.
 	// alias is the key of the other direction's packets when the two
 	// directions arrived with different VLAN stacks and were joined
 	// (vlanjoin.go); it is in the index too, under aliasHash.
 	alias     Key
 	aliasHash uint64
-	aliased   bool
 	aliasDir  Dir // the direction whose packets carry alias's VLANs
 
-	tick        uint64 // Table.tick when last fed (orders it among embryos)
-	links       [3]link
 	lingerUntil int64
 	rstAt       int64
-	rstPending  bool
-	rstDir      Dir
-	clientIsHi  bool
+	_           [connPad]byte
 }
+
+// connPad makes a Conn 384 bytes, six cache lines, so that in a slab of
+// them (Table.newConn) every Conn starts on a line and its hot fields
+// take three (TestConnLayout).
+const connPad = 16
 
 // ID is a stable 64-bit identifier made from the 4-tuple, VLANs, start time
 // and initial sequence number: the same connection gets the same ID however
