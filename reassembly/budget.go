@@ -54,12 +54,12 @@ func (t *Table) admit() {
 			return
 		}
 		for c, i := victim, 0; c != nil && i < evictScan; c, i = c.links[lkMain].prev, i+1 {
-			if c.half[0].buffered+c.half[1].buffered == 0 {
+			if c.buffered == 0 {
 				victim = c
 				break
 			}
 		}
-		buffered := victim.half[0].buffered+victim.half[1].buffered > 0
+		buffered := victim.buffered > 0
 		if buffered {
 			t.stats.EvictedBuffered++
 		}

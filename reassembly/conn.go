@@ -46,17 +46,23 @@ type DirStats struct {
 // valid until Handler.Closed returns.
 type Conn struct {
 	// The fields every packet reads or writes come first, in the first
-	// three cache lines (a Conn is 384 bytes, and slabs of them start on
-	// a page: Table.newConn): on real traffic most packets find their
+	// two cache lines (a Conn is 384 bytes, and slabs of them start on a
+	// page: Table.newConn): on real traffic most packets find their
 	// connection out of cache, and each line is a miss.
-	key       Key
-	state     State
-	midstream bool
-	bypass    bool   // Bypass was called: reassemble nothing more
-	bypassed  bool   // and what was buffered then has been let go
-	hash      uint64 // key.Hash(): the index's
-	last      int64
-	tick      uint64 // Table.tick when last fed (orders it among embryos)
+	key        Key
+	state      State
+	midstream  bool
+	bypass     bool // Bypass was called: reassemble nothing more
+	bypassed   bool // and what was buffered then has been let go
+	histSeen   uint32
+	histN      uint8
+	clientIsHi bool
+	rstPending bool
+	rstDir     Dir
+	// the second line
+	last     int64
+	tick     uint64 // Table.tick when last fed (orders it among embryos)
+	buffered int    // bytes buffered in both directions (half.buffered)
 	// half[d] is direction d: what it sent, buffered, and its counters.
 	// The pair lives apart from the Conn and goes back to the Table when
 	// the connection closes: a closed connection lingering (Config.Linger)
@@ -65,18 +71,15 @@ type Conn struct {
 	// links into the Table's lists: lkMain is the LRU (open) or linger
 	// (closed) list, lkBuf the connections holding buffered bytes, lkRST
 	// the connections with a RST waiting for its grace period.
-	links      [3]link
-	histSeen   uint32
-	histN      uint8
-	clientIsHi bool
-	rstPending bool
-	rstDir     Dir
-	aliased    bool
-	transient  bool // an embryo replayed only to be closed: not in the index
+	links [3]link
 
 	// Ctx is for the Handler's per-connection state; the Table never
 	// touches it except to clear it when the Conn is recycled.
 	Ctx any
+
+	hash      uint64 // key.Hash(): the index's
+	aliased   bool
+	transient bool // an embryo replayed only to be closed: not in the index
 
 	id     uint64
 	ep     [2]Endpoint // by Dir: ep[FromClient] is the client
@@ -105,7 +108,7 @@ type Conn struct {
 // connPad makes a Conn 384 bytes, six cache lines, so that in a slab of
 // them (Table.newConn) every Conn starts on a line and its hot fields
 // take three (TestConnLayout).
-const connPad = 16
+const connPad = 8
 
 // ID is a stable 64-bit identifier made from the 4-tuple, VLANs, start time
 // and initial sequence number: the same connection gets the same ID however

@@ -36,7 +36,12 @@ type half struct {
 	buffered int // bytes of buffer capacity held by segs
 
 	stats DirStats
+	_     [halfPad]byte
 }
+
+// halfPad makes a half 192 bytes, three cache lines, so that the pair of
+// a connection's directions (Table.newHalves) starts each on a line.
+const halfPad = 16
 
 // rebase makes seq (a SYN's) the origin of the stream: offset 0 is seq+1.
 func (h *half) rebase(seq Seq) {

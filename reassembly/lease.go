@@ -68,8 +68,11 @@ func (t *Table) EndLease(id uint32) {
 	}
 	cs := t.leases.take(id)
 	for _, c := range cs {
-		if c.half == nil {
-			continue // closed since: it holds nothing
+		if c.buffered == 0 || c.half == nil {
+			// it holds nothing (most have delivered what they were
+			// lent since), or was closed: the Conn's second cache
+			// line tells, without a look at its directions
+			continue
 		}
 		for d := range c.half {
 			h := &c.half[d]

@@ -36,7 +36,7 @@ func TestLingerKeepsNoDirections(t *testing.T) {
 	if st.Closed[ReasonFIN] != 1000 || tb.linger.n != 1000 {
 		t.Fatalf("%d closed by FIN, %d lingering", st.Closed[ReasonFIN], tb.linger.n)
 	}
-	if used := 64 - len(tb.hslab); used != 1 || len(tb.hfree) != 1 {
+	if used := connSlab - len(tb.hslab); used != 1 || len(tb.hfree) != 1 {
 		t.Fatalf("%d pairs of directions taken from the slab, %d free", used, len(tb.hfree))
 	}
 	for c := tb.linger.head; c != nil; c = c.links[tb.linger.idx].next {

@@ -153,15 +153,17 @@ func (t *Table) addSeg(c *Conn, h *half, i int, off uint64, b []byte, lease uint
 		copy(h.segs[i+1:], h.segs[i:])
 	}
 	h.segs[i] = sg
-	if c.half[0].buffered+c.half[1].buffered == 0 {
+	if c.buffered == 0 {
 		t.buffering.pushBack(c)
 	}
-	t.account(h, sg.size)
+	t.account(c, h, sg.size)
 }
 
-// account adds n (may be negative) to the buffered bytes.
-func (t *Table) account(h *half, n int) {
+// account adds n (may be negative) to the buffered bytes of h, a
+// direction of c.
+func (t *Table) account(c *Conn, h *half, n int) {
 	h.buffered += n
+	c.buffered += n
 	t.stats.Buffered += uint64(n)
 	if t.stats.Buffered > t.stats.MaxBuffered {
 		t.stats.MaxBuffered = t.stats.Buffered
@@ -173,14 +175,14 @@ func (t *Table) account(h *half, n int) {
 func (t *Table) own(c *Conn, h *half, o *seg) {
 	buf := t.pool.get(len(o.data))
 	copy(buf, o.data)
-	t.account(h, cap(buf)-o.size)
+	t.account(c, h, cap(buf)-o.size)
 	o.data, o.buf, o.size = buf, buf, cap(buf)
 }
 
 // popSeg releases h.segs[0].
 func (t *Table) popSeg(c *Conn, h *half) {
 	sg := &h.segs[0]
-	t.account(h, -sg.size)
+	t.account(c, h, -sg.size)
 	if sg.buf != nil {
 		t.pool.put(sg.buf)
 	}
@@ -192,7 +194,7 @@ func (t *Table) popSeg(c *Conn, h *half) {
 		h.segs[n-1] = seg{}
 		h.segs = h.segs[:n-1]
 	}
-	if c.half[0].buffered+c.half[1].buffered == 0 {
+	if c.buffered == 0 {
 		t.buffering.remove(c)
 	}
 }

@@ -430,7 +430,9 @@ func (t *Table) newHalves() *[2]half {
 		return h
 	}
 	if len(t.hslab) == 0 {
-		t.hslab = make([][2]half, 64)
+		// a large object (past 32 KiB) starts on a page: every pair
+		// starts on a cache line
+		t.hslab = make([][2]half, connSlab)
 	}
 	h := &t.hslab[0]
 	t.hslab = t.hslab[1:]
@@ -563,7 +565,7 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 			// the peer's ACKs will never come: hand over what is contiguous
 			t.deliver(c, d, noLimit, h.nextOff, s.TS)
 		}
-		if c.half[0].buffered+c.half[1].buffered > t.cfg.MaxConnBuffer || len(h.segs) > t.cfg.MaxConnSegments {
+		if c.buffered > t.cfg.MaxConnBuffer || len(h.segs) > t.cfg.MaxConnSegments {
 			t.force(c, d, s.TS)
 		}
 		if t.stats.Buffered > uint64(t.cfg.MaxBuffer) {
