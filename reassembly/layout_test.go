@@ -41,3 +41,17 @@ func TestConnLayout(t *testing.T) {
 		}
 	}
 }
+
+// A direction is three cache lines, and the pairs are in page-aligned
+// slabs, so that each starts on a line of its own.
+func TestHalfLayout(t *testing.T) {
+	if got := unsafe.Sizeof(half{}); got != 192 {
+		t.Fatalf("half is %d bytes, want 192 (halfPad)", got)
+	}
+	tb := NewTable(Config{}, Funcs{})
+	for i := 0; i < 3*connSlab; i++ {
+		if p := uintptr(unsafe.Pointer(tb.newHalves())); p%64 != 0 {
+			t.Fatalf("directions %d at %#x: not on a cache line", i, p)
+		}
+	}
+}
