@@ -68,6 +68,9 @@ type Conn struct {
 	// the connection closes: a closed connection lingering (Config.Linger)
 	// keeps only this smaller part, and a busy capture has many of them.
 	half *[2]half
+	// aliased: read by the lookup of the next packet of another flow
+	aliased   bool
+	transient bool // an embryo replayed only to be closed: not in the index
 	// links into the Table's lists: lkMain is the LRU (open) or linger
 	// (closed) list, lkBuf the connections holding buffered bytes, lkRST
 	// the connections with a RST waiting for its grace period.
@@ -77,9 +80,7 @@ type Conn struct {
 	// touches it except to clear it when the Conn is recycled.
 	Ctx any
 
-	hash      uint64 // key.Hash(): the index's
-	aliased   bool
-	transient bool // an embryo replayed only to be closed: not in the index
+	hash uint64 // key.Hash(): the index's
 
 	id     uint64
 	ep     [2]Endpoint // by Dir: ep[FromClient] is the client

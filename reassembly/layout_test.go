@@ -28,6 +28,7 @@ func TestConnLayout(t *testing.T) {
 		{"buffered", unsafe.Offsetof(c.buffered) + 8, 128},
 		{"half", unsafe.Offsetof(c.half) + 8, 128},
 		{"links[lkMain]", unsafe.Offsetof(c.links) + unsafe.Sizeof(link{}), 128},
+		{"aliased", unsafe.Offsetof(c.aliased) + 1, 128},
 		{"Ctx", unsafe.Offsetof(c.Ctx) + unsafe.Sizeof(c.Ctx), 192},
 	} {
 		if f.end > f.within {

@@ -561,7 +561,9 @@ func (t *Table) process(c *Conn, d Dir, s *Segment) {
 		switch {
 		case t.cfg.Delivery == Immediate:
 			t.deliver(c, d, noLimit, h.gapLimit(), s.TS)
-		case p.stats.Packets == 0 && h.buffered >= t.cfg.OneSidedBytes:
+		case h.buffered >= t.cfg.OneSidedBytes && p.stats.Packets == 0:
+			// (in this order: the peer's counters are a cache line this
+			// packet has no other use for)
 			// the peer's ACKs will never come: hand over what is contiguous
 			t.deliver(c, d, noLimit, h.nextOff, s.TS)
 		}
