@@ -210,6 +210,7 @@ func fuzzRun(t *testing.T, in []byte, lease, recheck bool, mod func(*Config)) *r
 		if recheck {
 			tb.recheck()
 		}
+		checkBuffered(t, tb)
 		if st := tb.Stats(); st.Buffered > uint64(cfg.MaxBuffer)+4096 || st.Active-st.HalfOpen > uint64(cfg.MaxConns) || st.HalfOpen > uint64(cfg.MaxHalfOpen) {
 			t.Fatalf("limits: buffered %d active %d half-open %d", st.Buffered, st.Active, st.HalfOpen)
 		}
@@ -256,5 +257,20 @@ func TestExpiryCheckSkipsNothing(t *testing.T) {
 	}
 	if expired < 1000 {
 		t.Fatalf("only %d connections closed by idle timeout: the inputs do not test expiry", expired)
+	}
+}
+
+// checkBuffered: every open connection's buffered total is its two
+// directions' (EndLease and the buffering list rely on it), and it is on
+// the buffering list exactly when that total is not zero.
+func checkBuffered(t *testing.T, tb *Table) {
+	t.Helper()
+	for c := tb.lru.head; c != nil; c = c.links[lkMain].next {
+		if sum := c.half[0].buffered + c.half[1].buffered; c.buffered != sum {
+			t.Fatalf("connection %x: buffered %d, its directions %d", c.id, c.buffered, sum)
+		}
+		if c.links[lkBuf].in != (c.buffered > 0) {
+			t.Fatalf("connection %x: %d bytes buffered, on the buffering list: %v", c.id, c.buffered, c.links[lkBuf].in)
+		}
 	}
 }
