@@ -31,6 +31,48 @@ func server(tb testing.TB, extra ...string) string {
 // serverProc is server, also returning the server's process (to stop it).
 // The server dies with the test binary too (a test timeout's panic runs no
 // Cleanup): Pdeathsig.
+// stopProc stops proc with SIGSTOP and waits until every one of its
+// threads is stopped: kill returns before a thread running on another CPU
+// has stopped, and on a loaded machine the server acked ten more records
+// in that window (a CI run of session 6).
+func stopProc(tb testing.TB, proc *os.Process) {
+	tb.Helper()
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if allStopped(proc.Pid) {
+			return
+		}
+		if i > 500 {
+			tb.Fatalf("nats-server (pid %d) not stopped after 5 s", proc.Pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// allStopped reports whether every thread of process pid is in the
+// stopped state (T in /proc/PID/task/TID/stat).
+func allStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		if err != nil {
+			return false
+		}
+		// the state follows the command name in parentheses, which may
+		// itself hold spaces or parentheses
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
+
 func serverProc(tb testing.TB, extra ...string) (string, *os.Process) {
 	tb.Helper()
 	if _, err := exec.LookPath("nats-server"); err != nil {
@@ -232,9 +274,7 @@ func TestStoppedServer(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
-			if err := proc.Signal(syscall.SIGSTOP); err != nil {
-				t.Fatal(err)
-			}
+			stopProc(t, proc)
 			for i := 10; i < 10+c.n; i += 10 {
 				if err := s.Append(sink.Conn, lines(i, 10)); err != nil {
 					t.Fatal(err)
