@@ -396,6 +396,15 @@ func (e *embryos) put6(k *Key) uint32 {
 	return uint32(len(e.addr6) - 1)
 }
 
+// reset forgets every embryo at once, keeping the arena, the index's
+// size and the VLAN stacks named: slots are taken again from the first,
+// as after init.
+func (e *embryos) reset() {
+	e.n, e.free, e.head, e.tail = 0, -1, -1, -1
+	e.addr6, e.free6 = e.addr6[:0], e.free6[:0]
+	e.clearIndex()
+}
+
 // clearIndex empties the index after a bulk removal.
 func (e *embryos) clearIndex() {
 	clear(e.slots)

@@ -289,13 +289,26 @@ func TestHalfOpenIPv6AndManyVLANStacks(t *testing.T) {
 // A Handler that ignores half-open connections (Funcs without OnOpen and
 // OnClose) gets none, and the Table's counters are exactly those of a
 // Table whose Handler sees every one: through eviction, expiry and flush,
-// for SYNs, SYN+ACKs, ACKs and FINs, answered or not.
+// for SYNs, SYN+ACKs, ACKs and FINs, answered or not; and the Table
+// takes as many again after a flush (which drops the ignored ones at once).
 func TestHalfOpenIgnored(t *testing.T) {
 	run := func(h Handler) Stats {
 		tb := NewTable(Config{MaxHalfOpen: 300, IdleTimeout: time.Minute}, h)
 		flags := []Flags{SYN, SYN | ACK, ACK, FIN | ACK, ACK}
-		for i := range 2000 {
-			s := synFrom(i, epoch0+int64(i)*int64(50*time.Millisecond))
+		for i := range 4000 {
+			if i == 2000 {
+				tb.Flush(ReasonFlush)
+				if st := tb.Stats(); st.Active != 0 || st.HalfOpen != 0 || tb.Len() != 0 {
+					t.Fatalf("after a flush: %d active, %d half-open, Len %d", st.Active, st.HalfOpen, tb.Len())
+				}
+			}
+			// the same 4-tuples again after the flush, the last first:
+			// none may be found among what it dropped
+			k := i
+			if i >= 2000 {
+				k = 3999 - i
+			}
+			s := synFrom(k, epoch0+int64(i)*int64(50*time.Millisecond))
 			s.Flags = flags[i%len(flags)]
 			s.Ack = Seq(i * 3)
 			tb.Feed(s)
@@ -317,7 +330,7 @@ func TestHalfOpenIgnored(t *testing.T) {
 	if seen != quiet {
 		t.Fatalf("counters differ:\nseen  %+v\nquiet %+v", seen, quiet)
 	}
-	if opened != 2000 || closed != 2000 || seen.ClosedBy(ReasonEvicted) == 0 || seen.ClosedBy(ReasonTimeout) == 0 {
+	if opened != 4000 || closed != 4000 || seen.ClosedBy(ReasonEvicted) == 0 || seen.ClosedBy(ReasonTimeout) == 0 || seen.ClosedBy(ReasonFlush) == 0 {
 		t.Fatalf("opened %d closed %d, stats %+v", opened, closed, seen)
 	}
 	if quietData == 0 {
@@ -325,5 +338,81 @@ func TestHalfOpenIgnored(t *testing.T) {
 	}
 	if x, ok := Multi(Funcs{}, Funcs{OnClose: func(*Conn, Reason) {}}).(HalfOpenIgnorer); !ok || x.IgnoresHalfOpen() {
 		t.Error("Multi with a handler that wants closes ignores half-open connections")
+	}
+}
+
+// A flush with a Handler that ignores half-open connections drops them
+// all at once (embryos.reset): afterwards the arena, its free chain, the
+// age list and the index hold none, and the same 4-tuples come back as
+// new half-open connections, each found under its own key.
+func TestFlushDropsIgnoredHalfOpen(t *testing.T) {
+	tb := NewTable(Config{}, Funcs{})
+	seg := func(i int) *Segment {
+		s := synFrom(i, epoch0+int64(i))
+		if i%2 == 0 {
+			s.SetAddrs(netip.MustParseAddr("2001:db8::1"), netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(i >> 8), 15: byte(i)}))
+		}
+		return s
+	}
+	const n = 3000
+	feed := func() (answered int) {
+		for i := range n {
+			tb.Feed(seg(i))
+		}
+		for i := 0; i < n; i += 5 { // answered: promoted, slots on the free chain
+			s := seg(i)
+			a := *s
+			a.Src, a.Dst, a.SrcPort, a.DstPort = s.Dst, s.Src, s.DstPort, s.SrcPort
+			a.Flags, a.Seq, a.Ack = SYN|ACK, 5000, s.Seq+1
+			tb.Feed(&a)
+			answered++
+		}
+		return answered
+	}
+	check := func(round int) {
+		e := &tb.emb
+		if e.free < 0 && round == 0 {
+			t.Fatal("no free slot before the flush: the test does not reach the free chain")
+		}
+		before := tb.Stats()
+		tb.Flush(ReasonFlush)
+		st := tb.Stats()
+		if e.n != 0 || e.free != -1 || e.head != -1 || e.tail != -1 || e.used != 0 || len(e.addr6) != 0 || len(e.free6) != 0 {
+			t.Fatalf("round %d, after the flush: n %d free %d head %d tail %d used %d addr6 %d free6 %d",
+				round, e.n, e.free, e.head, e.tail, e.used, len(e.addr6), len(e.free6))
+		}
+		for i, sl := range e.slots {
+			if sl != (embryoSlot{}) {
+				t.Fatalf("round %d: index slot %d still %+v", round, i, sl)
+			}
+		}
+		if st.Active != 0 || st.HalfOpen != 0 || st.ClosedBy(ReasonFlush)-before.ClosedBy(ReasonFlush) != before.Active {
+			t.Fatalf("round %d: active %d half-open %d, flush closed %d of %d",
+				round, st.Active, st.HalfOpen, st.ClosedBy(ReasonFlush)-before.ClosedBy(ReasonFlush), before.Active)
+		}
+	}
+	for round := range 2 {
+		answered := feed()
+		if got := tb.emb.n; got != n-answered {
+			t.Fatalf("round %d: %d half-open, want %d", round, got, n-answered)
+		}
+		for i := range n {
+			if i%5 == 0 {
+				continue
+			}
+			k, _ := KeyOf(seg(i), false)
+			j, _ := tb.emb.lookup(&k, k.Hash())
+			if j < 0 || tb.emb.key(tb.emb.at(j)) != k {
+				t.Fatalf("round %d: flow %d not found under its key (index %d)", round, i, j)
+			}
+		}
+		// one more of each: an exact repeat is absorbed, not a second one
+		for i := 1; i < n; i += 5 {
+			tb.Feed(seg(i))
+		}
+		if got := tb.emb.n; got != n-answered {
+			t.Fatalf("round %d: %d half-open after repeats, want %d", round, got, n-answered)
+		}
+		check(round)
 	}
 }

@@ -115,6 +115,16 @@ func (t *Table) Advance(now int64) {
 // of a file, ReasonShutdown when a live capture stops), delivering what is
 // buffered, and forgets closed ones. The Table stays usable.
 func (t *Table) Flush(r Reason) {
+	if n := t.emb.n; n > 0 && t.quietHalfOpen {
+		// no one sees a half-open connection close: drop them all at
+		// once, counted as closing one by one would (a flood's million
+		// cost a tenth of its run unlinked one at a time)
+		t.emb.reset()
+		t.stats.HalfOpen -= uint64(n)
+		t.stats.Active -= uint64(n)
+		t.stats.Closed[r] += uint64(n)
+		t.recheck()
+	}
 	t.emb.bulk = true
 	for {
 		c, ei := t.oldest()
@@ -131,7 +141,9 @@ func (t *Table) Flush(r Reason) {
 	}
 closed:
 	t.emb.bulk = false
-	t.emb.clearIndex()
+	if t.emb.used > 0 { // bulk removals left their entries
+		t.emb.clearIndex()
+	}
 	for c := t.linger.head; c != nil; c = t.linger.head {
 		t.linger.remove(c)
 		t.drop(c)
