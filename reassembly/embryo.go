@@ -138,11 +138,17 @@ func (e *embryos) compactOf(k *Key, add bool) compact {
 	lo, ok1 := isV4(&k.Lo.Addr)
 	hi, ok2 := isV4(&k.Hi.Addr)
 	c.lo, c.hi, c.addr6 = lo, hi, !(ok1 && ok2)
-	st := embStack{k.VLANs, k.Tunnel}
-	if len(e.stacks) > 0 && e.stacks[e.lastStack].same(&st) { // floods: one stack
-		c.stack, c.ok = e.lastStack, true
-		return c
+	// floods: one stack, the last one found, compared in place (building
+	// an embStack to compare cost a flood 10 instructions a packet)
+	if int(e.lastStack) < len(e.stacks) {
+		if l := &e.stacks[e.lastStack]; l.tunnel == k.Tunnel && l.vlans.N == k.VLANs.N &&
+			l.vlans.IDs[0] == k.VLANs.IDs[0] && l.vlans.IDs[1] == k.VLANs.IDs[1] &&
+			l.vlans.IDs[2] == k.VLANs.IDs[2] && l.vlans.IDs[3] == k.VLANs.IDs[3] {
+			c.stack, c.ok = e.lastStack, true
+			return c
+		}
 	}
+	st := embStack{k.VLANs, k.Tunnel}
 	if e.stackIdx != nil {
 		i, ok := e.stackIdx[st]
 		c.stack, c.ok = i, ok
