@@ -32,6 +32,9 @@ func FuzzTable(f *testing.F) {
 		if c, a := expiryRuns(t, in); !slices.Equal(c, a) {
 			t.Fatalf("expire skipped below nextCheck:\n%s\non every clock advance:\n%s", c, a)
 		}
+		if seen, quiet := flushRuns(in); seen != quiet {
+			t.Fatalf("counters with a Handler that sees half-open connections:\n%+v\nwith one that ignores them:\n%+v", seen, quiet)
+		}
 		if len(in) > 0 && in[0]&0x40 == 0 {
 			// the same segments with leased payloads, each lease ended
 			// a few segments later and its buffer written over: the
@@ -75,15 +78,39 @@ func expiryRuns(t *testing.T, in []byte) (cached, always []string) {
 // as an engine does at the end of a batch. With recheck, expire runs on
 // every clock advance.
 func expiryRun(t *testing.T, in []byte, recheck bool) *recorder {
-	cfg := Config{IdleTimeout: 2 * time.Second, Linger: time.Second, MaxConns: 24, MaxHalfOpen: 8}
 	r := newRecorder()
-	tb := NewTable(cfg, r)
+	tb := NewTable(expiryConfig, r)
+	feedExpiry(tb, in, recheck, false)
+	return r
+}
+
+var expiryConfig = Config{IdleTimeout: 2 * time.Second, Linger: time.Second, MaxConns: 24, MaxHalfOpen: 8}
+
+// flushRuns feeds in as expiryRun does, with a flush halfway as well, to a
+// Table whose Handler sees every connection and to one whose Handler
+// ignores half-open ones (which a flush drops at once, embryos.reset):
+// their counters must be the same.
+func flushRuns(in []byte) (seen, quiet Stats) {
+	run := func(h Handler) Stats {
+		tb := NewTable(expiryConfig, h)
+		feedExpiry(tb, in, false, true)
+		return tb.Stats()
+	}
+	return run(newRecorder()), run(Funcs{OnSent: func(*Conn, Data) {}})
+}
+
+// feedExpiry is expiryRun's loop, then a flush; with midFlush, also a
+// flush after half the segments (the same 4-tuples come back after it).
+func feedExpiry(tb *Table, in []byte, recheck, midFlush bool) {
 	payload := make([]byte, 256)
 	for i := range payload {
 		payload[i] = byte(i * 7)
 	}
 	ts, newest := epoch0, epoch0
 	for i := 0; i+8 <= len(in); i += 8 {
+		if midFlush && i == len(in)/16*8 {
+			tb.Flush(ReasonFlush)
+		}
 		b := in[i : i+8]
 		sc := defScript()
 		sc.cli = netip.AddrPortFrom(sc.cli.Addr(), uint16(40000+int(b[0]&31)))
@@ -121,7 +148,6 @@ func expiryRun(t *testing.T, in []byte, recheck bool) *recorder {
 		}
 	}
 	tb.Flush(ReasonFlush)
-	return r
 }
 
 // recordStrings renders every connection a recorder saw, sorted by ID.
@@ -239,7 +265,7 @@ func fuzzRun(t *testing.T, in []byte, lease, recheck bool, mod func(*Config)) *r
 // bytes, close reasons and order.
 func TestExpiryCheckSkipsNothing(t *testing.T) {
 	r := rand.New(rand.NewPCG(10, 20))
-	expired := 0
+	expired, flushed := 0, 0
 	for n := 0; n < 3000; n++ {
 		in := make([]byte, 8*(1+r.IntN(60)))
 		for i := range in {
@@ -249,14 +275,21 @@ func TestExpiryCheckSkipsNothing(t *testing.T) {
 		if !slices.Equal(c, a) {
 			t.Fatalf("input %x:\nexpire skipped below nextCheck:\n%s\non every clock advance:\n%s", in, c, a)
 		}
+		if seen, quiet := flushRuns(in); seen != quiet {
+			t.Fatalf("input %x: counters with a Handler that sees half-open connections:\n%+v\nwith one that ignores them:\n%+v", in, seen, quiet)
+		} else if seen.HalfOpen != 0 || seen.Active != 0 {
+			t.Fatalf("input %x: after the flush %d open, %d half-open", in, seen.Active, seen.HalfOpen)
+		} else if seen.ClosedBy(ReasonFlush) > 0 {
+			flushed++
+		}
 		for _, s := range c {
 			if strings.Contains(s, fmt.Sprintf("reason:%d ", ReasonTimeout)) {
 				expired++
 			}
 		}
 	}
-	if expired < 1000 {
-		t.Fatalf("only %d connections closed by idle timeout: the inputs do not test expiry", expired)
+	if expired < 1000 || flushed < 1000 {
+		t.Fatalf("only %d connections closed by idle timeout, %d inputs with connections flushed: the inputs do not test expiry and flush", expired, flushed)
 	}
 }
 
