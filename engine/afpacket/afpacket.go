@@ -388,6 +388,8 @@ const (
 	bdNumPkts    = 12
 	bdFirstPkt   = 16
 	bdBlkLen     = 20
+	bdTSFirstSec = 32
+	bdTSFirstNs  = 36
 	bdTSLastSec  = 40
 	bdTSLastNsec = 44
 	bdHeaderLen  = 48

@@ -30,8 +30,8 @@ func TestBlockRoundTrip(t *testing.T) {
 		}
 	}
 	b := ParseBlock(bb.Bytes())
-	if b.NumPackets() != len(want) || b.LastTS() != want[1].TS {
-		t.Fatalf("%d packets, last %d", b.NumPackets(), b.LastTS())
+	if b.NumPackets() != len(want) || b.LastTS() != want[1].TS || b.FirstTS() != want[0].TS {
+		t.Fatalf("%d packets, first %d, last %d", b.NumPackets(), b.FirstTS(), b.LastTS())
 	}
 	var f Frame
 	for i := 0; b.Next(&f); i++ {

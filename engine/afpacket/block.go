@@ -24,11 +24,12 @@ const (
 
 // Block is one ring block handed to userspace: a sequence of frames.
 type Block struct {
-	buf  []byte
-	n    int // frames announced
-	i    int // frames returned
-	off  int // offset of the next frame
-	last int64
+	buf   []byte
+	n     int // frames announced
+	i     int // frames returned
+	off   int // offset of the next frame
+	first int64
+	last  int64
 }
 
 // ParseBlock interprets buf as a TPACKET_V3 block (struct
@@ -44,12 +45,18 @@ func ParseBlock(buf []byte) Block {
 		n:   int(ne.Uint32(buf[bdNumPkts:])),
 		off: int(ne.Uint32(buf[bdFirstPkt:])),
 	}
+	b.first = int64(ne.Uint32(buf[bdTSFirstSec:]))*1e9 + int64(ne.Uint32(buf[bdTSFirstNs:]))
 	b.last = int64(ne.Uint32(buf[bdTSLastSec:]))*1e9 + int64(ne.Uint32(buf[bdTSLastNsec:]))
 	return b
 }
 
 // NumPackets returns the number of frames the block holds.
 func (b *Block) NumPackets() int { return b.n }
+
+// FirstTS returns the block header's ts_first_pkt (Unix ns): the kernel
+// sets it when it opens the block, so it is at or before the block's first
+// frame; a block opened after an instant holds only later frames.
+func (b *Block) FirstTS() int64 { return b.first }
 
 // LastTS returns the timestamp (Unix ns) of the block's last frame, as the
 // kernel recorded it in the block header.
@@ -197,6 +204,10 @@ func (bb *BlockBuilder) Add(f Frame) bool {
 	bb.prev = off
 	bb.end = off + size
 	bb.n++
+	if bb.n == 1 {
+		ne.PutUint32(bb.buf[bdTSFirstSec:], uint32(f.TS/1e9))
+		ne.PutUint32(bb.buf[bdTSFirstNs:], uint32(f.TS%1e9))
+	}
 	bb.last = max(bb.last, f.TS)
 	ne.PutUint32(bb.buf[bdNumPkts:], uint32(bb.n))
 	ne.PutUint32(bb.buf[bdBlkLen:], uint32(bb.end))

@@ -11,7 +11,8 @@
 // on every worker alike.
 //
 // When ctx is cancelled, workers stop within a poll timeout (100 ms), take
-// what their rings already hold, flush their Tables with
+// what their rings hold from before the cancel (the blocks the kernel
+// opened until then; not the traffic that keeps coming), flush their Tables with
 // reassembly.ReasonShutdown, and Run returns its Summary.
 package live
 
@@ -271,7 +272,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	if cfg.Started != nil {
 		cfg.Started(c)
 	}
-	var stop atomic.Bool
+	var stopAt atomic.Int64 // Unix ns of the stop; 0 while running
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	failed := make(chan struct{}, n)
@@ -279,7 +280,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = w.run(&stop)
+			errs[i] = w.run(&stopAt)
 			if errs[i] != nil {
 				failed <- struct{}{}
 			}
@@ -315,7 +316,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	case <-ctx.Done():
 	case <-failed:
 	}
-	stop.Store(true)
+	stopAt.Store(time.Now().UnixNano())
 	wg.Wait()
 	close(statusStop)
 	<-statusDone

@@ -80,11 +80,12 @@ func newLWorker(id int, ring *afpacket.Ring, link decode.LinkType, cfg *Config, 
 	return lw
 }
 
-// run is the worker's goroutine: blocks until stop, then what the ring
-// already holds (one lap at most), then the Table is flushed.
-func (lw *lworker) run(stop *atomic.Bool) error {
+// run is the worker's goroutine: blocks until stopAt is set (the Unix ns
+// of the stop), then the blocks opened before the stop, then the Table is
+// flushed.
+func (lw *lworker) run(stopAt *atomic.Int64) error {
 	var err error
-	for !stop.Load() {
+	for stopAt.Load() == 0 {
 		b, ok, nerr := lw.ring.Next(pollTimeout)
 		if nerr != nil {
 			err = nerr
@@ -99,18 +100,12 @@ func (lw *lworker) run(stop *atomic.Bool) error {
 			lw.ring.Release()
 		}
 	}
-	// the block being filled is handed over within a block timeout: wait
-	// that long for it, so the packets that came just before the stop are
-	// not left in it (a quiet ring costs the wait)
-	last := time.Now().Add(lw.tov + 10*time.Millisecond)
-	for i := 0; err == nil && i < lw.ring.NumBlocks(); i++ {
-		b, ok, _ := lw.ring.Next(max(time.Until(last), -1))
-		if !ok {
-			break
-		}
-		if lw.block(&b) {
-			lw.ring.Release()
-		}
+	if err == nil {
+		drain(lw.ring.Next, stopAt.Load(), lw.tov+10*time.Millisecond, lw.ring.NumBlocks(), func(b *afpacket.Block) {
+			if lw.block(b) {
+				lw.ring.Release()
+			}
+		})
 	}
 	lw.w.Flush(reassembly.ReasonShutdown)
 	lw.releaseHeld()
@@ -120,6 +115,29 @@ func (lw *lworker) run(stop *atomic.Bool) error {
 		lw.flush.Flush()
 	}
 	return err
+}
+
+// drain gives process the blocks that next returns, up to max (one lap of
+// the ring), until one the kernel opened after stop (Unix ns): that one and
+// the rest hold only traffic that came after the stop, and under a flood
+// taking them would chase it for a whole lap. The block being filled at the
+// stop is handed over within a block timeout, so drain waits up to wait
+// for it; a quiet ring costs the wait. It returns the blocks processed.
+func drain(next func(time.Duration) (afpacket.Block, bool, error), stop int64, wait time.Duration, max int, process func(*afpacket.Block)) int {
+	last := time.Now().Add(wait)
+	n := 0
+	for ; n < max; n++ {
+		timeout := time.Until(last)
+		if timeout <= 0 {
+			timeout = -1 // only what is ready
+		}
+		b, ok, err := next(timeout)
+		if err != nil || !ok || b.FirstTS() > stop {
+			break
+		}
+		process(&b)
+	}
+	return n
 }
 
 // idle moves the clock of a quiet worker and pushes buffered output out.
