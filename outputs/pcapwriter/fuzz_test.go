@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/gopacket/gopacket/layers"
 )
 
 // FuzzWriter writes packets made from the input (sizes, time steps, link
@@ -45,6 +46,8 @@ func FuzzWriter(f *testing.F) {
 			link decode.LinkType
 		}
 		var all []sent
+		var firstOf [2]decode.LinkType // each Sink's first packet's link type
+		var used [2]bool
 		ts := int64(1_700_000_000) * 1e9
 		for i := 0; i+2 < len(in); i += 3 {
 			size := int(in[i]) * 37 % 2000
@@ -57,7 +60,11 @@ func FuzzWriter(f *testing.F) {
 			if size >= 4 {
 				binary.BigEndian.PutUint32(d, uint32(i))
 			}
-			sinks[int(in[i+2])&1].Write(link, ts, d, size)
+			si := int(in[i+2]) & 1
+			if !used[si] {
+				used[si], firstOf[si] = true, link
+			}
+			sinks[si].Write(link, ts, d, size)
 			all = append(all, sent{ts, d, link})
 		}
 		for _, s := range sinks {
@@ -75,14 +82,30 @@ func FuzzWriter(f *testing.F) {
 			t.Fatalf("%d files with -W %d", len(ents), cfg.Count)
 		}
 		var got []pkt
+		var fileLink []layers.LinkType
 		for _, e := range ents {
-			_, ps := readPcap(t, filepath.Join(dir, e.Name()))
+			l, ps := readPcap(t, filepath.Join(dir, e.Name()))
 			got = append(got, ps...)
+			fileLink = append(fileLink, l)
 		}
 		if cfg.Count > 0 || len(all) == 0 {
 			return // the ring dropped files: only the checks above hold
 		}
-		first := all[0].link
+		// The first buffer the writer takes decides the link type: the
+		// first one some Sink handed over (when full, flushed or when its
+		// link type changed), which starts with that Sink's first packet.
+		if len(fileLink) == 0 {
+			t.Fatal("no file")
+		}
+		first := decode.LinkType(fileLink[0])
+		if !(used[0] && first == firstOf[0]) && !(used[1] && first == firstOf[1]) {
+			t.Fatalf("file of link type %d; the Sinks' first packets: %v (used %v)", first, firstOf, used)
+		}
+		for i, l := range fileLink {
+			if decode.LinkType(l) != first {
+				t.Fatalf("file %d of link type %d, the first %d", i, l, first)
+			}
+		}
 		var want []pkt
 		for _, s := range all {
 			if s.link == first {

@@ -61,7 +61,13 @@ type Config struct {
 	// Snaplen goes in the file header (default DefaultSnaplen).
 	Snaplen uint32
 	// Link is the file's link type when no packet came to say it (a file
-	// with only its header); the first packet's link type wins.
+	// with only its header). Otherwise the first packet the writer takes
+	// decides: with one Sink (fastsniff -r) the first packet written; with
+	// several, the first of the Sink that handed over a buffer first (a
+	// Sink hands one over when full, flushed, or when the link type of its
+	// packets changes), not necessarily the earliest. Packets of another
+	// link type are counted (Stats.Mismatch), as tcpdump writes one link
+	// type per file.
 	Link decode.LinkType
 	// FileSize (bytes), Interval, Count: rolling files (-C, -G, -W).
 	FileSize int64
