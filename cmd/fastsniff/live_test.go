@@ -145,8 +145,8 @@ func liveRunCLICtx(t *testing.T, base context.Context, v *liveNS, send func(), a
 	cancel()
 	select {
 	case c := <-code:
-		if d := time.Since(t0); d > time.Second {
-			t.Errorf("took %v to stop", d)
+		if d := time.Since(t0); d > stopLimit {
+			t.Errorf("took %v to stop (limit %v)", d, stopLimit)
 		}
 		return c, stderr.String()
 	case <-time.After(10 * time.Second):
