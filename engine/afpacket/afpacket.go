@@ -434,12 +434,26 @@ func (r *Ring) Next(timeout time.Duration) (b Block, ok bool, err error) {
 // pollWait waits for the socket with poll(2): the fallback of wait when
 // the runtime's poller does not have the socket, and where it reported a
 // socket error.
+//
+// poll(2) is never restarted after a signal handler (signal(7)), and a Go
+// process takes many: SIGURG for preemption, SIGCHLD when a child exits.
+// An interrupted poll waits again for what is left of timeout, so that
+// Next reports "none in time" only when the time has passed.
 func (r *Ring) pollWait(timeout time.Duration) error {
-	ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
-	r.pfd[0].Revents = 0
-	_, err := unix.Poll(r.pfd[:], ms)
-	if err != nil && err != unix.EINTR {
-		return fmt.Errorf("afpacket: poll: %w", err)
+	deadline := time.Now().Add(timeout)
+	for {
+		ms := int((timeout + time.Millisecond - 1) / time.Millisecond)
+		r.pfd[0].Revents = 0
+		_, err := unix.Poll(r.pfd[:], ms)
+		if err == nil {
+			break
+		}
+		if err != unix.EINTR {
+			return fmt.Errorf("afpacket: poll: %w", err)
+		}
+		if timeout = time.Until(deadline); timeout <= 0 {
+			return nil
+		}
 	}
 	if r.pfd[0].Revents&unix.POLLERR != 0 {
 		if err := r.sockErr(); err != nil {

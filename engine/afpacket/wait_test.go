@@ -1,6 +1,7 @@
 package afpacket
 
 import (
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +102,58 @@ func TestWaitAllocs(t *testing.T) {
 		}
 	}); a != 0 {
 		t.Errorf("%v allocations per wait", a)
+	}
+}
+
+// TestPollWaitSignals: signals delivered to the thread blocked in poll(2)
+// (Go takes SIGURG and SIGCHLD all the time; poll is never restarted) do
+// not end the wait early: a quiet ring still waits out its timeout. CI
+// once saw Next's poll(2) wait return "nothing" after 66 µs of a 5 s wait.
+func TestPollWaitSignals(t *testing.T) {
+	v := newTestNS(t)
+	rings, err := OpenGroup(Config{Interface: v.rx, NetNS: v.path, NumBlocks: 2, BlockSize: 1 << 16}, 1, (*Ring).DetachFilter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rings[0]
+	defer r.Close()
+	r.w.rc = nil // poll(2)
+
+	tidc := make(chan int)
+	type result struct {
+		ok  bool
+		err error
+		d   time.Duration
+	}
+	done := make(chan result)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tidc <- unix.Gettid()
+		t0 := time.Now()
+		_, ok, err := r.Next(300 * time.Millisecond)
+		done <- result{ok, err, time.Since(t0)}
+	}()
+	tid := <-tidc
+	sent := 0
+	for {
+		select {
+		case res := <-done:
+			if res.ok || res.err != nil {
+				t.Fatalf("quiet ring: ok %v, err %v", res.ok, res.err)
+			}
+			if res.d < 250*time.Millisecond {
+				t.Errorf("a 300ms wait ended after %v (%d signals sent to its thread)", res.d, sent)
+			}
+			if sent == 0 {
+				t.Error("no signal was sent during the wait")
+			}
+			return
+		case <-time.After(20 * time.Millisecond):
+			if err := unix.Tgkill(unix.Getpid(), tid, unix.SIGURG); err != nil {
+				t.Fatal(err)
+			}
+			sent++
+		}
 	}
 }
