@@ -12,13 +12,19 @@
 // waiting for the rest of their datagram have no flow hash: they go to
 // every part, as every worker's reader sees them. The fragment that
 // completes a datagram goes to its flow's part only, which then rebuilds
-// the datagram; in the other parts its fragments stay incomplete. The parts are nanosecond pcap files with
-// the link type of the first packet; a capture of mixed link types is
-// refused.
+// the datagram; in the other parts its fragments stay incomplete.
+//
+// The parts are nanosecond pcap files with the link type of the first
+// packet; a capture of mixed link types is refused. Their snap length is
+// 262144 (tcpdump's), or the longest record's when one is longer (a
+// capture taken with a larger snap length), so that every record of a
+// part is readable. On an error the parts written so far are removed: a
+// part is whole or absent.
 package main
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -70,10 +76,16 @@ func run(args []string, stderr io.Writer) error {
 
 // part is one output file.
 type part struct {
-	f *os.File
-	b *bufio.Writer
-	w *pcapgo.Writer
+	f      *os.File
+	b      *bufio.Writer
+	w      *pcapgo.Writer
+	maxCap int // longest record written
 }
+
+// defaultSnap is the parts' snap length unless a record is longer:
+// tcpdump's default, and the longest record readers take from a file
+// that declares less.
+const defaultSnap = 262144
 
 // split writes the parts and returns how many packets each got. A file
 // truncated mid-packet is a warning: the packets before the cut are split.
@@ -85,20 +97,35 @@ func split(paths []string, n int, prefix string, ignoreVLAN bool, warn func(erro
 	defer r.Close()
 	parts := make([]part, n)
 	counts := make([]uint64, n)
-	closeAll := func() error {
-		var first error
+	// finish flushes and closes every part created, raising a part's snap
+	// length to its longest record; after an error (its own included) it
+	// removes them all.
+	finish := func(err error) ([]uint64, error) {
 		for _, p := range parts {
 			if p.f == nil {
 				continue
 			}
-			if err := p.b.Flush(); err != nil && first == nil {
-				first = err
+			if err == nil {
+				err = p.b.Flush()
 			}
-			if err := p.f.Close(); err != nil && first == nil {
-				first = err
+			if err == nil && p.maxCap > defaultSnap {
+				var b [4]byte
+				binary.LittleEndian.PutUint32(b[:], uint32(p.maxCap))
+				_, err = p.f.WriteAt(b[:], 16) // pcapgo writes little-endian headers
+			}
+			if cerr := p.f.Close(); err == nil {
+				err = cerr
 			}
 		}
-		return first
+		if err != nil {
+			for _, p := range parts {
+				if p.f != nil {
+					os.Remove(p.f.Name())
+				}
+			}
+			return nil, err
+		}
+		return counts, nil
 	}
 	dec := decode.New(decode.Config{})
 	batch := make([]pcapfile.Packet, 256)
@@ -113,21 +140,18 @@ func split(paths []string, n int, prefix string, ignoreVLAN bool, warn func(erro
 			break
 		}
 		if err != nil {
-			closeAll()
-			return nil, err
+			return finish(err)
 		}
 		for i := range batch[:cnt] {
 			p := &batch[i]
 			if !started {
 				link, started = p.Link, true
 				if err := create(parts, prefix, link); err != nil {
-					closeAll()
-					return nil, err
+					return finish(err)
 				}
 			}
 			if p.Link != link {
-				closeAll()
-				return nil, fmt.Errorf("%s: link type %v after %v: a pcap part has one link type", r.File(), p.Link, link)
+				return finish(fmt.Errorf("%s: link type %v after %v: a pcap part has one link type", r.File(), p.Link, link))
 			}
 			var seg reassembly.Segment
 			res, _ := dec.Decode(p.Link, p.Data, p.OrigLen, p.TS, &seg)
@@ -143,22 +167,23 @@ func split(paths []string, n int, prefix string, ignoreVLAN bool, warn func(erro
 			}
 			for k := lo; k < hi; k++ {
 				if err := parts[k].w.WritePacket(ci, p.Data); err != nil {
-					closeAll()
-					return nil, err
+					return finish(err)
 				}
+				parts[k].maxCap = max(parts[k].maxCap, len(p.Data))
 				counts[k]++
 			}
 		}
 	}
 	if !started {
 		if err := create(parts, prefix, link); err != nil {
-			closeAll()
-			return nil, err
+			return finish(err)
 		}
 	}
-	return counts, closeAll()
+	return finish(nil)
 }
 
+// create creates the parts; those it made before an error are in parts,
+// for finish to remove.
 func create(parts []part, prefix string, link decode.LinkType) error {
 	for k := range parts {
 		f, err := os.Create(fmt.Sprintf("%s-%d.pcap", prefix, k))
@@ -167,11 +192,10 @@ func create(parts []part, prefix string, link decode.LinkType) error {
 		}
 		b := bufio.NewWriterSize(f, 1<<20)
 		w := pcapgo.NewWriterNanos(b)
-		if err := w.WriteFileHeader(262144, layers.LinkType(link)); err != nil {
-			f.Close()
+		parts[k] = part{f: f, b: b, w: w}
+		if err := w.WriteFileHeader(defaultSnap, layers.LinkType(link)); err != nil {
 			return err
 		}
-		parts[k] = part{f: f, b: b, w: w}
 	}
 	return nil
 }

@@ -11,10 +11,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/fastsniff/fastsniff/engine/offline"
 	"github.com/fastsniff/fastsniff/flowgen"
 	"github.com/fastsniff/fastsniff/reassembly"
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -186,6 +189,81 @@ func TestErrors(t *testing.T) {
 		err := run(tc.args, &bytes.Buffer{})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: error %v, want one naming %q", tc.args, err, tc.want)
+		}
+		// the link-type error comes after the parts were created
+		if left, _ := filepath.Glob(filepath.Join(dir, "p-*")); len(left) != 0 {
+			t.Errorf("%q: parts left behind after the error: %q", tc.args, left)
+		}
+	}
+}
+
+// A capture taken with a snap length over 262144 may hold longer records:
+// the part's snap length covers them, so that readers take them.
+func TestLongRecords(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "long.pcap")
+	f, err := os.Create(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriterNanos(f)
+	if err := w.WriteFileHeader(400000, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	long := make([]byte, 300000)
+	for i := range long {
+		long[i] = byte(i * 7)
+	}
+	recs := [][]byte{long[:60], long, long[:1000]}
+	for i, d := range recs {
+		ci := gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, int64(i)), CaptureLength: len(d), Length: len(d)}
+		if err := w.WritePacket(ci, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		path string
+		snap uint32
+		recs [][]byte
+	}{
+		{src, 300000, recs},
+		{"../../testdata/pcaps/sniffer-06-gmail.pcap", 262144, nil},
+	} {
+		prefix := filepath.Join(dir, strings.TrimSuffix(filepath.Base(tc.path), ".pcap"))
+		if err := run([]string{"-n", "2", "-o", prefix, "-q", tc.path}, &bytes.Buffer{}); err != nil {
+			t.Fatal(err)
+		}
+		for k := range 2 {
+			part := fmt.Sprintf("%s-%d.pcap", prefix, k)
+			f, err := os.Open(part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := pcapgo.NewReader(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Snaplen() != tc.snap {
+				t.Errorf("%s: snap length %d, want %d", part, r.Snaplen(), tc.snap)
+			}
+			f.Close()
+			if tc.recs == nil {
+				continue
+			}
+			// no record decodes to TCP: every part has them all
+			got := packets(t, part)
+			if len(got) != len(tc.recs) {
+				t.Fatalf("%s: %d records read, want %d", part, len(got), len(tc.recs))
+			}
+			for i := range got {
+				if !bytes.Equal(got[i], tc.recs[i]) {
+					t.Errorf("%s: record %d differs (%d bytes, want %d)", part, i, len(got[i]), len(tc.recs[i]))
+				}
+			}
 		}
 	}
 }
