@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"golang.org/x/sys/unix"
 
 	"github.com/fastsniff/fastsniff/flowgen"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
@@ -139,6 +141,84 @@ func TestSeveralFilesAreOneCapture(t *testing.T) {
 	b := logOf("-r", parts[0], "-r", parts[1]+","+parts[2])
 	if !bytes.Equal(a, b) || len(a) == 0 {
 		t.Errorf("logs differ:\n%s\nvs\n%s", a, b)
+	}
+}
+
+// A capture read from a pipe (`-r <(zcat x.pcap.gz)`, `-r -` for standard
+// input, a FIFO) is read once, in its turn among the files, with one
+// worker or several: the log is the whole file's.
+func TestPipedInput(t *testing.T) {
+	c, err := flowgen.Generate(flowgen.Mixed(12))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole.pcap")
+	if err := c.WritePcapFile(whole); err != nil {
+		t.Fatal(err)
+	}
+	parts := splitPcap(t, whole, 3)
+	// pipe returns /dev/fd/N for a pipe that carries the file (gzipped)
+	pipe := func(path string, gz bool) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gz {
+			var b bytes.Buffer
+			w := gzip.NewWriter(&b)
+			w.Write(data)
+			w.Close()
+			data = b.Bytes()
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		go func() {
+			w.Write(data)
+			w.Close()
+		}()
+		return fmt.Sprintf("/dev/fd/%d", r.Fd())
+	}
+	logOf := func(workers string, args ...string) []byte {
+		out := filepath.Join(dir, "log")
+		var stderr bytes.Buffer
+		if code := run(context.Background(), append(args, "--workers", workers, "--conn-log", out, "--digest", "-q"), &bytes.Buffer{}, &stderr); code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr.String())
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return connlog.SortLines(b)
+	}
+	want := logOf("1", "-r", whole)
+	if len(want) == 0 {
+		t.Fatal("empty log")
+	}
+	for _, workers := range []string{"1", "2"} {
+		if got := logOf(workers, "-r", pipe(parts[0], false), "-r", parts[1], "-r", pipe(parts[2], true)); !bytes.Equal(got, want) {
+			t.Errorf("pipes, %s workers: logs differ:\n%s\nvs\n%s", workers, got, want)
+		}
+		// standard input, for `-r -`
+		stdin := pipe(whole, true)
+		saved, err := unix.Dup(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fd int
+		fmt.Sscanf(stdin, "/dev/fd/%d", &fd)
+		if err := unix.Dup2(fd, 0); err != nil {
+			t.Fatal(err)
+		}
+		got := logOf(workers, "-r", "-")
+		unix.Dup2(saved, 0)
+		unix.Close(saved)
+		if !bytes.Equal(got, want) {
+			t.Errorf("-r -, %s workers: logs differ:\n%s\nvs\n%s", workers, got, want)
+		}
 	}
 }
 

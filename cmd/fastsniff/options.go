@@ -59,7 +59,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.SetOutput(stderr)
 	var files fileList
 	var overlap, delivery string
-	fs.Var(&files, "r", "read packets from capture `FILE` (pcap or pcapng, optionally gzipped); repeat or comma-separate to read several in order as one capture")
+	fs.Var(&files, "r", "read packets from capture `FILE` (pcap or pcapng, optionally gzipped; - is standard input); repeat or comma-separate to read several in order as one capture")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassembly workers")
 	fs.StringVar(&o.connLog, "conn-log", "", "write one JSON line per connection to `PATH` (- for stdout)")
 	fs.BoolVar(&o.digest, "digest", false, "add orig_sha256/resp_sha256 (sha256 of each direction's delivered bytes) to the connection log")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fastsniff/fastsniff/engine/offline"
+	"github.com/fastsniff/fastsniff/engine/pcapfile"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"golang.org/x/sys/unix"
 )
@@ -57,9 +58,11 @@ func newProgress(w io.Writer, files []string, quiet bool) *progress {
 		return p
 	}
 	for _, name := range files {
-		if st, err := os.Stat(name); err == nil {
-			p.total += uint64(st.Size())
+		st, err := os.Stat(name)
+		if name == pcapfile.Stdin || err != nil || !st.Mode().IsRegular() {
+			return p // a pipe has no size to measure against
 		}
+		p.total += uint64(st.Size())
 	}
 	p.on = p.total > 0
 	return p

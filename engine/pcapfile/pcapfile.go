@@ -6,7 +6,8 @@
 // nanosecond timestamps, and pcapng with any number of sections and
 // interfaces of mixed link types (each packet carries its interface's link
 // type), both read with github.com/gopacket/gopacket/pcapgo; either may be
-// gzip-compressed (detected by magic, not by name). A pcap file whose link
+// gzip-compressed (detected by magic, not by name). Stdin ("-"), pipes and
+// FIFOs are read once, as they come (Open). A pcap file whose link
 // type the decoder does not support is refused at Open; pcapng packets on
 // such interfaces are passed on with their link type, for the decoder to
 // count (decode.ReasonUnsupportedLink).
@@ -105,16 +106,17 @@ func (s *source) read() ([]byte, gopacket.CaptureInfo, error) {
 // openSource opens a capture file and reads its file (pcap) or first
 // section (pcapng) header.
 func openSource(path string) (*source, error) {
+	name := displayName(path)
 	ferr := func(format string, a ...any) error {
-		return &FileError{Path: path, Err: fmt.Errorf(format, a...)}
+		return &FileError{Path: name, Err: fmt.Errorf(format, a...)}
 	}
-	f, err := os.Open(path)
+	f, err := openFile(path)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		return nil, &FileError{Path: path, Err: err}
+		return nil, &FileError{Path: name, Err: err}
 	}
 	s := &source{f: f}
 	ok := false
@@ -213,37 +215,43 @@ func errText(err error) string {
 // Reader reads capture files in order as one capture.
 type Reader struct {
 	paths []string
-	idx   int     // next file to open
-	cur   *source // open file, or nil
-	path  string  // its name
-	n     int     // packets read from it
-	arena []byte  // packet bytes of the current batch
-	err   error   // to return on the next call
+	held  []*source // per file: the source Open kept (it reads only once)
+	idx   int       // next file to open
+	cur   *source   // open file, or nil
+	path  string    // its name
+	n     int       // packets read from it
+	arena []byte    // packet bytes of the current batch
+	err   error     // to return on the next call
 }
 
 // Open checks that every file exists and starts with a pcap or pcapng
 // header (plain or gzip-compressed) with supported link types, and returns
 // a Reader that reads them in the order given. Errors are *FileError.
 //
-// Files are opened one at a time while reading; Open only probes them.
+// Regular files are opened one at a time while reading; Open only probes
+// them. A path that is not a regular file (Stdin, a pipe such as a shell's
+// `<(zcat x.pcap.gz)`, a FIFO) is opened once, by Open, and held until its
+// turn; one given twice is an error.
 func Open(paths ...string) (*Reader, error) {
 	if len(paths) == 0 {
 		return nil, errors.New("pcapfile: no files")
 	}
-	for _, p := range paths {
-		s, err := openSource(p)
-		if err != nil {
-			return nil, err
-		}
-		s.close()
+	r := &Reader{paths: append([]string(nil), paths...), held: make([]*source, len(paths))}
+	if err := r.probe(); err != nil {
+		r.closeHeld()
+		return nil, err
 	}
-	return &Reader{paths: append([]string(nil), paths...)}, nil
+	return r, nil
 }
 
 // Plain reports whether every one of paths is a regular, uncompressed
-// classic pcap file (read in place, cheap to read more than once).
+// classic pcap file (read in place, cheap to read more than once). It
+// opens none that is not a regular file.
 func Plain(paths ...string) bool {
 	for _, p := range paths {
+		if !regular(p) {
+			return false
+		}
 		s, err := openSource(p)
 		if err != nil {
 			return false
@@ -284,10 +292,10 @@ func (r *Reader) ReadBatch(batch []Packet) (int, error) {
 			if r.idx == len(r.paths) {
 				break
 			}
-			r.path = r.paths[r.idx]
+			r.path = displayName(r.paths[r.idx])
 			r.idx++
 			r.n = 0
-			s, err := openSource(r.path)
+			s, err := r.open(r.idx - 1)
 			if err != nil {
 				r.err = err
 				break
@@ -389,6 +397,7 @@ func (r *Reader) Close() error {
 		r.release(r.cur)
 		r.cur = nil
 	}
+	r.closeHeld()
 	r.idx = len(r.paths)
 	r.err = nil
 	return nil
