@@ -198,6 +198,12 @@ func interfaceIndex(name string) (int, error) {
 		return 0, errors.New("no interface given")
 	}
 	ifi, err := net.InterfaceByName(name)
+	if err != nil && name == "any" {
+		// tcpdump's "any" is a cooked capture of every interface, with
+		// no link headers (and the same packet seen on each interface it
+		// crosses): not what a ring on one monitoring port is
+		return 0, errors.New(`interface any: no such interface (fastsniff captures one interface with its link headers; name it, e.g. the SPAN port; "any" is not supported)`)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("interface %s: no such interface", name)
 	}

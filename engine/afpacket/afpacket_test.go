@@ -353,6 +353,7 @@ func TestOpenErrors(t *testing.T) {
 		iface, want string
 	}{
 		{"nosuch0", "no such interface"},
+		{"any", `"any" is not supported`},
 		{v.tx, "is down"},
 		{"", "no interface"},
 	} {
