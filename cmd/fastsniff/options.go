@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("fastsniff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var files fileList
-	var overlap, delivery string
+	var overlap, delivery, filterFile string
 	fs.Var(&files, "r", "read packets from capture `FILE` (pcap or pcapng, optionally gzipped; - is standard input); repeat or comma-separate to read several in order as one capture")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassembly workers")
 	fs.StringVar(&o.connLog, "conn-log", "", "write one JSON line per connection to `PATH` (- for stdout)")
@@ -73,6 +74,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.reasm.NoMidstream, "no-midstream", false, "ignore connections whose SYN was not captured")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile to `FILE`")
 	fs.StringVar(&o.memProfile, "memprofile", "", "write a Go heap profile to `FILE` at exit")
+	fs.StringVar(&filterFile, "F", "", "read the FILTER expression from `FILE` (as tcpdump -F; # starts a comment to the end of its line); then none may follow the flags")
 	fs.BoolVar(&o.checksums, "checksums", false, "verify IP and TCP checksums (off: captures carry offloaded checksums)")
 	addLiveFlags(fs, &o.live)
 	addHTTPFlags(fs, &o.http)
@@ -99,6 +101,16 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	o.files = files
 	o.filter = strings.Join(fs.Args(), " ")
+	if filterFile != "" {
+		if o.filter != "" {
+			return nil, fmt.Errorf("-F %s and a FILTER after the flags (%q) exclude each other", filterFile, o.filter)
+		}
+		b, err := os.ReadFile(filterFile)
+		if err != nil {
+			return nil, fmt.Errorf("-F: %v", err)
+		}
+		o.filter = filterText(b)
+	}
 	switch overlap {
 	case "first":
 		o.reasm.Overlap = reassembly.OverlapFirst
@@ -141,4 +153,15 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	applyMemory(o, stderr) // memory.go
 	return o, nil
+}
+
+// filterText is the expression of a -F file: its lines joined, each cut at
+// a '#' (a comment to the end of the line, as tcpdump reads -F files).
+func filterText(b []byte) string {
+	var words []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		words = append(words, strings.Fields(line)...)
+	}
+	return strings.Join(words, " ")
 }

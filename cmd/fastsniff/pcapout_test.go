@@ -222,7 +222,7 @@ func TestFlagModes(t *testing.T) {
 		"flows": {filepath.Join(dir, "flows")}, "q": {}, "idle-timeout": {"1m"},
 		"overlap": {"last"}, "delivery": {"immediate"}, "no-vlan-key": {}, "no-midstream": {},
 		"cpuprofile": {filepath.Join(dir, "cpu")}, "memprofile": {filepath.Join(dir, "mem")},
-		"checksums": {}, "http-log": {filepath.Join(dir, "h.json")}, "http-bodies": {filepath.Join(dir, "b")},
+		"F": {filepath.Join(dir, "filter")}, "checksums": {}, "http-log": {filepath.Join(dir, "h.json")}, "http-bodies": {filepath.Join(dir, "b")},
 		"http-body-max": {"1k"}, "metrics": {"127.0.0.1:0"},
 		"w": {filepath.Join(dir, "w.pcap")}, "C": {"1", "-w", filepath.Join(dir, "c.pcap")},
 		"G": {"60", "-w", filepath.Join(dir, "g.pcap")}, "W": {"2", "-C", "1", "-w", filepath.Join(dir, "ww.pcap")},
@@ -235,6 +235,9 @@ func TestFlagModes(t *testing.T) {
 		"nats": nil, "nats-creds": nil, "nats-drain-timeout": nil, "nats-replicas": nil,
 		"nats-stream": nil, "nats-subject": nil, "nats-tls-ca": nil, "sensor": nil,
 		"spool": nil, "spool-max": nil,
+	}
+	if err := os.WriteFile(filepath.Join(dir, "filter"), []byte("tcp # all of it\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	liveValues := map[string]string{
 		"ring-size": "32", "block-size": "64", "block-timeout": "5ms", "no-promisc": "",
