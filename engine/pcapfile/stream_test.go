@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -170,25 +171,25 @@ func FuzzReader(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r, err := pcapfile.Open(path)
-		if err != nil {
+		got, meta, ok := fuzzRead(t, path, len(data))
+		if !ok {
 			return
 		}
-		defer r.Close()
-		var got [][]byte
-		var meta [][2]int64 // TS, OrigLen
-		b := make([]pcapfile.Packet, 5)
-		for range len(data) + 2 { // a batch takes at least one record or ends the file
-			n, err := r.ReadBatch(b)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				break
-			}
-			for _, p := range b[:n] {
-				got = append(got, append([]byte(nil), p.Data...))
-				meta = append(meta, [2]int64{p.TS, int64(p.OrigLen)})
+		// the same bytes through a pipe, read once as they come (not in
+		// place): the same packets
+		pipe, err := fuzzPipe(t, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pgot, pmeta, pok := fuzzRead(t, pipe, len(data))
+		if !pok || len(pgot) != len(got) {
+			t.Fatalf("through a pipe: opened %v, %d packets; from the file %d", pok, len(pgot), len(got))
+		}
+		for i := range got {
+			// the pipe is read by pcapgo, which wraps a microsecond field
+			// of 2^32/1000 or more (below)
+			if d := meta[i][0] - pmeta[i][0]; !bytes.Equal(got[i], pgot[i]) || meta[i][1] != pmeta[i][1] || d != 0 && (d < 0 || d%(1<<32) != 0) {
+				t.Fatalf("packet %d through a pipe: %d bytes, time and length %v; from the file %d bytes, %v", i, len(pgot[i]), pmeta[i], len(got[i]), meta[i])
 			}
 		}
 		pr, err := pcapgo.NewReader(bytes.NewReader(data))
@@ -226,4 +227,41 @@ func FuzzReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// fuzzRead reads every packet of path (a file of size bytes): their data,
+// and their times and wire lengths; ok is false when Open refused it.
+func fuzzRead(t *testing.T, path string, size int) (got [][]byte, meta [][2]int64, ok bool) {
+	r, err := pcapfile.Open(path)
+	if err != nil {
+		return nil, nil, false
+	}
+	defer r.Close()
+	b := make([]pcapfile.Packet, 5)
+	for range size + 2 { // a batch takes at least one record or ends the file
+		n, err := r.ReadBatch(b)
+		if err != nil {
+			break
+		}
+		for _, p := range b[:n] {
+			got = append(got, append([]byte(nil), p.Data...))
+			meta = append(meta, [2]int64{p.TS, int64(p.OrigLen)})
+		}
+	}
+	return got, meta, true
+}
+
+// fuzzPipe returns the path of a pipe that carries data (its writer
+// closes it after).
+func fuzzPipe(t *testing.T, data []byte) (string, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", err
+	}
+	t.Cleanup(func() { r.Close() })
+	go func() {
+		w.Write(data)
+		w.Close()
+	}()
+	return fmt.Sprintf("/dev/fd/%d", r.Fd()), nil
 }
