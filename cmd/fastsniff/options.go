@@ -22,6 +22,8 @@ type options struct {
 	workers    int
 	connLog    string
 	digest     bool
+	cid        bool // --community-id
+	cidSeed    uint
 	flowsDir   string
 	quiet      bool
 	reasm      reassembly.Config
@@ -64,6 +66,8 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassembly workers")
 	fs.StringVar(&o.connLog, "conn-log", "", "write one JSON line per connection to `PATH` (- for stdout)")
 	fs.BoolVar(&o.digest, "digest", false, "add orig_sha256/resp_sha256 (sha256 of each direction's delivered bytes) to the connection log")
+	fs.BoolVar(&o.cid, "community-id", false, "add community_id (the Community ID v1 flow hash Suricata, Zeek and Wireshark log) to the connection log")
+	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "with --community-id: the seed (0 to 65535) the monitors to join agreed on")
 	fs.StringVar(&o.flowsDir, "flows", "", "write each direction's delivered bytes to a file in `DIR`")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no summary, no progress")
 	fs.DurationVar(&o.reasm.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections idle this long (capture clock)")
@@ -147,6 +151,9 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	}
 	if err := checkRotateOptions(o); err != nil {
 		return nil, err
+	}
+	if o.cidSeed > 0xffff {
+		return nil, fmt.Errorf("--community-id-seed %d: want 0 to 65535", o.cidSeed)
 	}
 	if o.workers < 1 || o.workers > 1024 {
 		return nil, fmt.Errorf("--workers %d: want 1 to 1024", o.workers)

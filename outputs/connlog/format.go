@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -227,7 +228,9 @@ type record struct {
 	reason         reassembly.Reason
 	digest         bool
 	sum            [2][]byte // sha256 of each direction when digest
-	bypassed       bool      // the TLS log stopped passing the bytes on (Handler.SetBypassed)
+	cid            bool      // Options.CommunityID, under cidSeed
+	cidSeed        uint16
+	bypassed       bool // the TLS log stopped passing the bytes on (Handler.SetBypassed)
 	bypassedBytes  uint64
 }
 
@@ -322,6 +325,11 @@ func appendRecord(b []byte, r *record, history string) []byte {
 		b = appendHex(b, r.sum[0])
 		b = append(b, `","resp_sha256":"`...)
 		b = appendHex(b, r.sum[1])
+		b = append(b, '"')
+	}
+	if r.cid {
+		b = append(b, `,"community_id":"`...)
+		b = communityid.AppendV1(b, r.cidSeed, communityid.TCP, r.client, r.server) // base64: nothing to escape
 		b = append(b, '"')
 	}
 	if r.bypassed {

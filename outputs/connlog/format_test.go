@@ -189,6 +189,16 @@ func TestAppendRecord(t *testing.T) {
 			reason: reassembly.ReasonFlush,
 		},
 		want: `{"ts":5.000000,"uid":"C00000000002","id.orig_h":"10.0.0.1","id.orig_p":1234,"id.resp_h":"10.0.0.2","id.resp_p":80,"vlan":[10],"resp_vlan":[],"proto":"tcp","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S1","missed_bytes":0,"history":"Sh","orig_pkts":1,"resp_pkts":1,"close_reason":"flush","orig_delivered":0,"resp_delivered":0}` + "\n",
+	}, {
+		// the Community ID spec's TCP baseline row, seed 0, the server as client
+		name: "community id", history: "S",
+		rec: record{
+			id: 3, client: netip.MustParseAddrPort("66.35.250.204:80"), server: netip.MustParseAddrPort("128.232.110.120:34855"),
+			start: 5_000_000_000, last: 5_000_000_000,
+			st:     [2]reassembly.DirStats{dir(1, 0, 0, "S"), dir(0, 0, 0, "")},
+			reason: reassembly.ReasonFlush, cid: true,
+		},
+		want: `{"ts":5.000000,"uid":"C00000000003","id.orig_h":"66.35.250.204","id.orig_p":80,"id.resp_h":"128.232.110.120","id.resp_p":34855,"proto":"tcp","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"flush","orig_delivered":0,"resp_delivered":0,"community_id":"1:LQU9qZlK+B5F3KDmev6m5PMibrg="}` + "\n",
 	}} {
 		got := string(appendRecord(nil, &tc.rec, tc.history))
 		if got != tc.want {

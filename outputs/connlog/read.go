@@ -35,6 +35,7 @@ type Record struct {
 	RespDelivered uint64   `json:"resp_delivered"`
 	OrigSHA256    string   `json:"orig_sha256,omitempty"`
 	RespSHA256    string   `json:"resp_sha256,omitempty"`
+	CommunityID   string   `json:"community_id,omitempty"`
 	TLSBypassed   bool     `json:"tls_bypassed,omitempty"`
 	BypassedBytes uint64   `json:"bypassed_bytes,omitempty"`
 }

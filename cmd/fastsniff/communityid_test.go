@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/fastsniff/fastsniff/outputs/connlog"
+)
+
+// flowKey names a flow the same either way round.
+func flowKey(a, b netip.AddrPort) string {
+	x, y := a.String(), b.String()
+	if x > y {
+		x, y = y, x
+	}
+	return x + " " + y
+}
+
+// --community-id gives every connection of every bundled capture the ID
+// Wireshark's implementation gives its flow (testdata/pcaps/
+// tshark-community-id.tsv), under seeds 0 and 1; and every flow tshark
+// has is one fastsniff logged.
+func TestCommunityIDMatchesTshark(t *testing.T) {
+	f, err := os.Open(filepath.Join(seedPcapDir, "tshark-community-id.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type fileSeed struct {
+		file string
+		seed string
+	}
+	want := map[fileSeed]map[string]string{} // flowKey -> ID
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "#") {
+			continue
+		}
+		c := strings.Split(sc.Text(), "\t")
+		if len(c) != 7 {
+			t.Fatalf("bad row %q", sc.Text())
+		}
+		ap := func(addr, port string) netip.AddrPort {
+			p, err := strconv.ParseUint(port, 10, 16)
+			if err != nil {
+				t.Fatalf("row %q: %v", sc.Text(), err)
+			}
+			return netip.AddrPortFrom(netip.MustParseAddr(addr), uint16(p))
+		}
+		k := fileSeed{c[0], c[1]}
+		if want[k] == nil {
+			want[k] = map[string]string{}
+		}
+		want[k][flowKey(ap(c[2], c[3]), ap(c[4], c[5]))] = c[6]
+	}
+	if len(want) < 80 {
+		t.Fatalf("%d captures and seeds in the reference", len(want))
+	}
+	checked := 0
+	for k, flows := range want {
+		out := filepath.Join(t.TempDir(), "conn.json")
+		var stderr bytes.Buffer
+		args := []string{"-r", filepath.Join(seedPcapDir, k.file), "--conn-log", out, "--community-id", "--community-id-seed", k.seed, "-q"}
+		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 0 {
+			t.Fatalf("%s: exit %d: %s", k.file, code, stderr.String())
+		}
+		lf, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := connlog.Read(lf)
+		lf.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[string]bool{}
+		for _, r := range recs {
+			key := flowKey(netip.AddrPortFrom(netip.MustParseAddr(r.OrigH), r.OrigP), netip.AddrPortFrom(netip.MustParseAddr(r.RespH), r.RespP))
+			seen[key] = true
+			id, ok := flows[key]
+			switch {
+			case !ok:
+				t.Errorf("%s seed %s: connection %s not in tshark's flows", k.file, k.seed, key)
+			case r.CommunityID != id:
+				t.Errorf("%s seed %s: %s: community_id %q, tshark %q", k.file, k.seed, key, r.CommunityID, id)
+			default:
+				checked++
+			}
+		}
+		for key := range flows {
+			if !seen[key] {
+				t.Errorf("%s seed %s: tshark's flow %s not logged", k.file, k.seed, key)
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Errorf("only %d connections checked", checked)
+	}
+}
