@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,8 +26,9 @@ func flowKey(a, b netip.AddrPort) string {
 
 // --community-id gives every connection of every bundled capture the ID
 // Wireshark's implementation gives its flow (testdata/pcaps/
-// tshark-community-id.tsv), under seeds 0 and 1; and every flow tshark
-// has is one fastsniff logged.
+// tshark-community-id.tsv), under seeds 0 and 1; every flow tshark has is
+// one fastsniff logged; and every line of the HTTP and TLS logs has its
+// connection's ID.
 func TestCommunityIDMatchesTshark(t *testing.T) {
 	f, err := os.Open(filepath.Join(seedPcapDir, "tshark-community-id.tsv"))
 	if err != nil {
@@ -63,11 +65,13 @@ func TestCommunityIDMatchesTshark(t *testing.T) {
 	if len(want) < 80 {
 		t.Fatalf("%d captures and seeds in the reference", len(want))
 	}
-	checked := 0
+	checked, other := 0, map[string]int{}
 	for k, flows := range want {
-		out := filepath.Join(t.TempDir(), "conn.json")
+		dir := t.TempDir()
+		out := filepath.Join(dir, "conn.json")
 		var stderr bytes.Buffer
-		args := []string{"-r", filepath.Join(seedPcapDir, k.file), "--conn-log", out, "--community-id", "--community-id-seed", k.seed, "-q"}
+		args := []string{"-r", filepath.Join(seedPcapDir, k.file), "--conn-log", out, "--community-id", "--community-id-seed", k.seed, "-q",
+			"--http-log", filepath.Join(dir, "http.json"), "--ssl-log", filepath.Join(dir, "ssl.json")}
 		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 0 {
 			t.Fatalf("%s: exit %d: %s", k.file, code, stderr.String())
 		}
@@ -81,7 +85,9 @@ func TestCommunityIDMatchesTshark(t *testing.T) {
 			t.Fatal(err)
 		}
 		seen := map[string]bool{}
+		byUID := map[string]string{}
 		for _, r := range recs {
+			byUID[r.UID] = r.CommunityID
 			key := flowKey(netip.AddrPortFrom(netip.MustParseAddr(r.OrigH), r.OrigP), netip.AddrPortFrom(netip.MustParseAddr(r.RespH), r.RespP))
 			seen[key] = true
 			id, ok := flows[key]
@@ -99,8 +105,31 @@ func TestCommunityIDMatchesTshark(t *testing.T) {
 				t.Errorf("%s seed %s: tshark's flow %s not logged", k.file, k.seed, key)
 			}
 		}
+		for _, log := range []string{"http", "ssl"} {
+			b, err := os.ReadFile(filepath.Join(dir, log+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+				if len(line) == 0 {
+					continue
+				}
+				var l struct {
+					UID         string `json:"uid"`
+					CommunityID string `json:"community_id"`
+				}
+				if err := json.Unmarshal(line, &l); err != nil {
+					t.Fatalf("%s %s log: %v", k.file, log, err)
+				}
+				if id, ok := byUID[l.UID]; !ok || l.CommunityID != id {
+					t.Errorf("%s seed %s: %s log line of %s: community_id %q, its connection's %q", k.file, k.seed, log, l.UID, l.CommunityID, id)
+				}
+				other[log]++
+			}
+		}
 	}
-	if checked < 1000 {
-		t.Errorf("only %d connections checked", checked)
+	t.Logf("%d connections, %d HTTP and %d TLS lines checked", checked, other["http"], other["ssl"])
+	if checked < 1000 || other["http"] < 50 || other["ssl"] < 2 {
+		t.Errorf("only %d connections, %d HTTP and %d TLS lines checked", checked, other["http"], other["ssl"])
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/httplog"
 	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/outputs/metrics"
@@ -27,6 +28,7 @@ type httpOptions struct {
 	create func(path string) (io.WriteCloser, error)
 	// capture, when set, stamps lines for rotation (logfiles.go)
 	capture *logfile.Capture
+	cid     communityid.Field // --community-id
 }
 
 // bodySize is a flag value in bytes with an optional k, m or g suffix
@@ -88,7 +90,7 @@ func openHTTP(o *httpOptions, stdout io.Writer) (*httpOutput, error) {
 	if o.log == "" && o.bodies == "" && o.tee == nil {
 		return nil, nil
 	}
-	opt := httplog.Options{BodiesDir: o.bodies, BodyMax: int64(o.bodyMax), Decompress: o.decompress, Capture: o.capture}
+	opt := httplog.Options{BodiesDir: o.bodies, BodyMax: int64(o.bodyMax), Decompress: o.decompress, Capture: o.capture, CommunityID: o.cid}
 	var log *httplog.Log
 	var err error
 	if o.tee != nil {

@@ -66,7 +66,7 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "reassembly workers")
 	fs.StringVar(&o.connLog, "conn-log", "", "write one JSON line per connection to `PATH` (- for stdout)")
 	fs.BoolVar(&o.digest, "digest", false, "add orig_sha256/resp_sha256 (sha256 of each direction's delivered bytes) to the connection log")
-	fs.BoolVar(&o.cid, "community-id", false, "add community_id (the Community ID v1 flow hash Suricata, Zeek and Wireshark log) to the connection log")
+	fs.BoolVar(&o.cid, "community-id", false, "add community_id (the Community ID v1 flow hash Suricata, Zeek and Wireshark log) to the connection, HTTP and TLS logs")
 	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "with --community-id: the seed (0 to 65535) the monitors to join agreed on")
 	fs.StringVar(&o.flowsDir, "flows", "", "write each direction's delivered bytes to a file in `DIR`")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no summary, no progress")

@@ -39,6 +39,7 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 	o.nats.create = func(p string) (io.WriteCloser, error) { return o.logWriter("a log", p, stdout) }
 	o.http.create = func(p string) (io.WriteCloser, error) { return o.logWriter("--http-log", p, stdout) }
 	o.http.capture, s.clocked = o.rotate.capture, o.rotate.capture != nil
+	o.http.cid = o.communityID()
 	if o.connLog != "" || nout != nil {
 		var log *connlog.Log
 		if o.nats.wraps() {

@@ -34,7 +34,7 @@ func openSSL(o *options, stdout io.Writer) (*sslOutput, error) {
 	}
 	// every byte is needed by the stream files and the digests, and -w
 	// must write whole packets, which a kernel bypass would cut
-	opt := ssllog.Options{Bypass: o.ssl.bypass && o.flowsDir == "" && !o.digest && o.write.path == "", Capture: o.rotate.capture}
+	opt := ssllog.Options{Bypass: o.ssl.bypass && o.flowsDir == "" && !o.digest && o.write.path == "", Capture: o.rotate.capture, CommunityID: o.communityID()}
 	var log *ssllog.Log
 	if o.ssl.log == "-" {
 		log = ssllog.New(stdout, opt)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fastsniff/fastsniff/engine/decode"
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 )
 
@@ -32,7 +33,7 @@ func (o *options) decodeConfig() decode.Config {
 
 // connlogOptions are the conn log's options.
 func (o *options) connlogOptions() connlog.Options {
-	opt := connlog.Options{Digest: o.digest, Capture: o.rotate.capture, CommunityID: o.cid, CommunityIDSeed: uint16(o.cidSeed)}
+	opt := connlog.Options{Digest: o.digest, Capture: o.rotate.capture, CommunityID: o.communityID()}
 	if o.tunnel.key {
 		o.decodeConfig() // makes the names
 		opt.Tunnels = o.tunnel.names
@@ -53,4 +54,9 @@ func printTunnels(w io.Writer, st *decode.Stats) {
 		return
 	}
 	fmt.Fprintf(w, "tunnels: %d tcp segments inside; layers opened: %s\n", st.Tunnelled, strings.Join(by, ", "))
+}
+
+// communityID is the logs' community_id option.
+func (o *options) communityID() communityid.Field {
+	return communityid.Field{On: o.cid, Seed: uint16(o.cidSeed)}
 }

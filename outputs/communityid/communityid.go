@@ -65,3 +65,22 @@ func AppendV1(dst []byte, seed uint16, proto uint8, a, b netip.AddrPort) []byte 
 func V1(seed uint16, proto uint8, a, b netip.AddrPort) string {
 	return string(AppendV1(make([]byte, 0, 30), seed, proto, a, b))
 }
+
+// Field is a JSON log's community_id option: whether its lines carry one,
+// and under which seed.
+type Field struct {
+	On   bool
+	Seed uint16
+}
+
+// AppendJSON appends `,"community_id":"<ID>"` for the TCP connection
+// between a and b to dst when f is on (the ID is base64: nothing to
+// escape); nothing otherwise.
+func (f Field) AppendJSON(dst []byte, a, b netip.AddrPort) []byte {
+	if !f.On {
+		return dst
+	}
+	dst = append(dst, `,"community_id":"`...)
+	dst = AppendV1(dst, f.Seed, TCP, a, b)
+	return append(dst, '"')
+}

@@ -47,6 +47,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/outputs/logfile"
@@ -59,11 +60,10 @@ type Options struct {
 	// delivered in each direction (gaps excluded). It costs hashing every
 	// delivered byte on the worker.
 	Digest bool
-	// CommunityID adds community_id: the flow's Community ID (version 1,
-	// under CommunityIDSeed), the string Suricata, Zeek and Wireshark give
-	// it (package communityid).
-	CommunityID     bool
-	CommunityIDSeed uint16
+	// CommunityID adds community_id when on: the flow's Community ID
+	// (version 1, under its seed), the string Suricata, Zeek and Wireshark
+	// give it (package communityid).
+	CommunityID communityid.Field
 	// BufferSize is the size of a worker's buffer, default 64 KiB.
 	BufferSize int
 	// QueueLen is how many full buffers may wait for the writer before
@@ -172,7 +172,7 @@ func (l *Log) Handler() *Handler {
 		h := &Handler{log: l, n: n, buf: l.pipe.Get(), digest: l.opt.Digest, every: l.opt.FlushInterval}
 		h.batch.Capture = l.opt.Capture
 		h.rec.digest = l.opt.Digest
-		h.rec.cid, h.rec.cidSeed = l.opt.CommunityID, l.opt.CommunityIDSeed
+		h.rec.cid = l.opt.CommunityID
 		h.rec.names = l.opt.Tunnels
 		h.rec.sum[0] = h.sums[0][:0]
 		h.rec.sum[1] = h.sums[1][:0]

@@ -227,10 +227,9 @@ type record struct {
 	midstream      bool
 	reason         reassembly.Reason
 	digest         bool
-	sum            [2][]byte // sha256 of each direction when digest
-	cid            bool      // Options.CommunityID, under cidSeed
-	cidSeed        uint16
-	bypassed       bool // the TLS log stopped passing the bytes on (Handler.SetBypassed)
+	sum            [2][]byte         // sha256 of each direction when digest
+	cid            communityid.Field // Options.CommunityID
+	bypassed       bool              // the TLS log stopped passing the bytes on (Handler.SetBypassed)
 	bypassedBytes  uint64
 }
 
@@ -327,11 +326,7 @@ func appendRecord(b []byte, r *record, history string) []byte {
 		b = appendHex(b, r.sum[1])
 		b = append(b, '"')
 	}
-	if r.cid {
-		b = append(b, `,"community_id":"`...)
-		b = communityid.AppendV1(b, r.cidSeed, communityid.TCP, r.client, r.server) // base64: nothing to escape
-		b = append(b, '"')
-	}
+	b = r.cid.AppendJSON(b, r.client, r.server)
 	if r.bypassed {
 		b = append(b, `,"tls_bypassed":true,"bypassed_bytes":`...)
 		b = jsonw.AppendUint(b, r.bypassedBytes)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
 
@@ -196,7 +197,7 @@ func TestAppendRecord(t *testing.T) {
 			id: 3, client: netip.MustParseAddrPort("66.35.250.204:80"), server: netip.MustParseAddrPort("128.232.110.120:34855"),
 			start: 5_000_000_000, last: 5_000_000_000,
 			st:     [2]reassembly.DirStats{dir(1, 0, 0, "S"), dir(0, 0, 0, "")},
-			reason: reassembly.ReasonFlush, cid: true,
+			reason: reassembly.ReasonFlush, cid: communityid.Field{On: true},
 		},
 		want: `{"ts":5.000000,"uid":"C00000000003","id.orig_h":"66.35.250.204","id.orig_p":80,"id.resp_h":"128.232.110.120","id.resp_p":34855,"proto":"tcp","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"flush","orig_delivered":0,"resp_delivered":0,"community_id":"1:LQU9qZlK+B5F3KDmev6m5PMibrg="}` + "\n",
 	}} {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/fastsniff/fastsniff/http1"
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/reassembly"
 	"golang.org/x/sys/unix"
 )
@@ -253,7 +254,7 @@ func BenchmarkLine(b *testing.B) {
 	cv := &recConv{client: netip.MustParseAddrPort("10.1.2.3:40000"), server: netip.MustParseAddrPort("10.2.0.1:80"), ts: t0}
 	cv.send(true, reassembly.SYN, nil)
 	tab.Feed(cv.segs[0])
-	prefix := appendConnPrefix(nil, c)
+	prefix := appendConnPrefix(nil, c, communityid.Field{})
 	rec := appendRecord(nil, prefix, req, res)
 	b.Run("record", func(b *testing.B) {
 		buf := make([]byte, 0, 4096)

@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/fastsniff/fastsniff/http1"
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
@@ -45,8 +46,9 @@ func appendU64(b []byte, v uint64) []byte { return binary.LittleEndian.AppendUin
 func str(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // appendConnPrefix appends what every line of a connection has after its
-// ts: the uid, the endpoints and the trans_depth key.
-func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
+// ts: the uid, the endpoints, the community_id (when cid is on) and the
+// trans_depth key.
+func appendConnPrefix(b []byte, c *reassembly.Conn, cid communityid.Field) []byte {
 	b = append(b, `,"uid":"`...)
 	b = connlog.AppendUID(b, c.ID())
 	cl, sv := c.Client(), c.Server()
@@ -58,6 +60,7 @@ func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
 	b = appendAddr(b, sv.Addr())
 	b = append(b, `,"id.resp_p":`...)
 	b = jsonw.AppendUint(b, uint64(sv.Port()))
+	b = cid.AppendJSON(b, cl, sv)
 	return append(b, `,"trans_depth":`...)
 }
 

@@ -249,7 +249,7 @@ func (h *Handler) response(res *http1.Response, req *http1.Request, c *reassembl
 	var reqID, resID uint64
 	cs := h.ctx(c)
 	if len(cs.prefix) == 0 {
-		cs.prefix = appendConnPrefix(cs.prefix, c)
+		cs.prefix = appendConnPrefix(cs.prefix, c, h.log.opt.CommunityID)
 	}
 	if h.bodies {
 		if req != nil {

@@ -62,6 +62,7 @@ import (
 	"time"
 
 	"github.com/fastsniff/fastsniff/http1"
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/outputs/logfile"
 )
@@ -105,6 +106,9 @@ type Options struct {
 	// stamp when it has a SetStamp(int64) method (logfile.File,
 	// sink.Tee). The worker's clock comes from Handler.UseClock.
 	Capture *logfile.Capture
+	// CommunityID adds community_id after the endpoints when on: the
+	// connection's Community ID (package communityid), as in the conn log.
+	CommunityID communityid.Field
 }
 
 // Stats are a Log's counters. The parser counters, Logged and BodyFiles

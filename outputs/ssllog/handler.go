@@ -5,6 +5,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/connlog"
 	"github.com/fastsniff/fastsniff/outputs/internal/connstate"
 	"github.com/fastsniff/fastsniff/outputs/internal/jsonw"
@@ -266,7 +267,7 @@ func (h *Handler) line(c *reassembly.Conn, cs *conn, at int64) {
 	}
 	h.buf = pipe.AppendHeader(h.buf, opLine, id, 0, 0)
 	start := len(h.buf)
-	h.buf = appendConnPrefix(h.buf, c)
+	h.buf = appendConnPrefix(h.buf, c, h.log.opt.CommunityID)
 	plen := len(h.buf) - start
 	inf := &cs.tls.Info
 	h.buf = append(h.buf, unsafe.Slice((*byte)(unsafe.Pointer(inf)), infoSize)...)
@@ -313,8 +314,9 @@ func (h *Handler) publish() {
 	h.mu.Unlock()
 }
 
-// appendConnPrefix appends the uid and endpoint fields of a line.
-func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
+// appendConnPrefix appends the uid and endpoint fields of a line, and its
+// community_id when cid is on.
+func appendConnPrefix(b []byte, c *reassembly.Conn, cid communityid.Field) []byte {
 	b = append(b, `,"uid":"`...)
 	b = connlog.AppendUID(b, c.ID())
 	cl, sv := c.Client(), c.Server()
@@ -325,5 +327,6 @@ func appendConnPrefix(b []byte, c *reassembly.Conn) []byte {
 	b = append(b, `,"id.resp_h":"`...)
 	b = sv.Addr().Unmap().WithZone("").AppendTo(b)
 	b = append(b, `","id.resp_p":`...)
-	return jsonw.AppendUint(b, uint64(sv.Port()))
+	b = jsonw.AppendUint(b, uint64(sv.Port()))
+	return cid.AppendJSON(b, cl, sv)
 }

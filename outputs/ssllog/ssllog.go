@@ -40,6 +40,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/internal/pipe"
 	"github.com/fastsniff/fastsniff/outputs/logfile"
 	"github.com/fastsniff/fastsniff/tlsinfo"
@@ -67,6 +68,9 @@ type Options struct {
 	// has a SetStamp(int64) method (logfile.File). The worker's clock
 	// comes from Handler.UseClock.
 	Capture *logfile.Capture
+	// CommunityID adds community_id after the endpoints when on: the
+	// connection's Community ID (package communityid), as in the conn log.
+	CommunityID communityid.Field
 }
 
 // Stats are a Log's counters, as the workers last published them (every
