@@ -91,3 +91,14 @@ func BenchmarkAppendV1(b *testing.B) {
 		buf = AppendV1(buf[:0], 0, TCP, x, y)
 	}
 }
+
+func TestFieldAppendJSON(t *testing.T) {
+	a := netip.MustParseAddrPort("128.232.110.120:34855")
+	b := netip.MustParseAddrPort("66.35.250.204:80")
+	if got := (Field{}).AppendJSON([]byte("{"), a, b); string(got) != "{" {
+		t.Errorf("off: %q", got)
+	}
+	if got := (Field{On: true, Seed: 1}).AppendJSON([]byte("{"), b, a); string(got) != `{,"community_id":"1:3V71V58M3Ksw/yuFALMcW0LAHvc="` {
+		t.Errorf("on, seed 1: %q", got)
+	}
+}
