@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/fastsniff/fastsniff/outputs/connlog"
 )
 
 // flowKey names a flow the same either way round.
@@ -75,15 +73,7 @@ func TestCommunityIDMatchesTshark(t *testing.T) {
 		if code := run(context.Background(), args, &bytes.Buffer{}, &stderr); code != 0 {
 			t.Fatalf("%s: exit %d: %s", k.file, code, stderr.String())
 		}
-		lf, err := os.Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs, err := connlog.Read(lf)
-		lf.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		recs := readConnLog(t, out)
 		seen := map[string]bool{}
 		byUID := map[string]string{}
 		for _, r := range recs {

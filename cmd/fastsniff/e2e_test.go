@@ -115,30 +115,9 @@ func checkTruth(t *testing.T, c *flowgen.Capture, recs []connlog.Record) {
 // Several -r files are read in order as one capture: a generated capture
 // cut in three gives exactly the connection log of the whole file.
 func TestSeveralFilesAreOneCapture(t *testing.T) {
-	c, err := flowgen.Generate(flowgen.Mixed(11))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	whole := filepath.Join(dir, "whole.pcap")
-	if err := c.WritePcapFile(whole); err != nil {
-		t.Fatal(err)
-	}
-	parts := splitPcap(t, whole, 3)
-	logOf := func(args ...string) []byte {
-		out := filepath.Join(dir, fmt.Sprintf("log%d", len(args)))
-		var stderr bytes.Buffer
-		if code := run(context.Background(), append(args, "--workers", "2", "--conn-log", out, "--digest", "-q"), &bytes.Buffer{}, &stderr); code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr.String())
-		}
-		b, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return connlog.SortLines(b)
-	}
-	a := logOf("-r", whole)
-	b := logOf("-r", parts[0], "-r", parts[1]+","+parts[2])
+	whole, parts := generatedInThree(t, 11)
+	a := sortedConnLog(t, "2", "-r", whole)
+	b := sortedConnLog(t, "2", "-r", parts[0], "-r", parts[1]+","+parts[2])
 	if !bytes.Equal(a, b) || len(a) == 0 {
 		t.Errorf("logs differ:\n%s\nvs\n%s", a, b)
 	}
@@ -148,16 +127,7 @@ func TestSeveralFilesAreOneCapture(t *testing.T) {
 // input, a FIFO) is read once, in its turn among the files, with one
 // worker or several: the log is the whole file's.
 func TestPipedInput(t *testing.T) {
-	c, err := flowgen.Generate(flowgen.Mixed(12))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	whole := filepath.Join(dir, "whole.pcap")
-	if err := c.WritePcapFile(whole); err != nil {
-		t.Fatal(err)
-	}
-	parts := splitPcap(t, whole, 3)
+	whole, parts := generatedInThree(t, 12)
 	// pipe returns /dev/fd/N for a pipe that carries the file (gzipped)
 	pipe := func(path string, gz bool) string {
 		data, err := os.ReadFile(path)
@@ -182,18 +152,7 @@ func TestPipedInput(t *testing.T) {
 		}()
 		return fmt.Sprintf("/dev/fd/%d", r.Fd())
 	}
-	logOf := func(workers string, args ...string) []byte {
-		out := filepath.Join(dir, "log")
-		var stderr bytes.Buffer
-		if code := run(context.Background(), append(args, "--workers", workers, "--conn-log", out, "--digest", "-q"), &bytes.Buffer{}, &stderr); code != 0 {
-			t.Fatalf("%q: exit %d: %s", args, code, stderr.String())
-		}
-		b, err := os.ReadFile(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return connlog.SortLines(b)
-	}
+	logOf := func(workers string, args ...string) []byte { return sortedConnLog(t, workers, args...) }
 	want := logOf("1", "-r", whole)
 	if len(want) == 0 {
 		t.Fatal("empty log")
@@ -220,6 +179,37 @@ func TestPipedInput(t *testing.T) {
 			t.Errorf("-r -, %s workers: logs differ:\n%s\nvs\n%s", workers, got, want)
 		}
 	}
+}
+
+// generatedInThree writes a flowgen.Mixed(seed) capture and the same cut
+// in three files of consecutive packets.
+func generatedInThree(t *testing.T, seed int64) (whole string, parts []string) {
+	t.Helper()
+	c, err := flowgen.Generate(flowgen.Mixed(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole = filepath.Join(t.TempDir(), "whole.pcap")
+	if err := c.WritePcapFile(whole); err != nil {
+		t.Fatal(err)
+	}
+	return whole, splitPcap(t, whole, 3)
+}
+
+// sortedConnLog runs fastsniff with args and workers, and returns its
+// conn log (with digests), lines sorted.
+func sortedConnLog(t *testing.T, workers string, args ...string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "conn.log")
+	var stderr bytes.Buffer
+	if code := run(context.Background(), append(args, "--workers", workers, "--conn-log", out, "--digest", "-q"), &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("%q: exit %d: %s", args, code, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return connlog.SortLines(b)
 }
 
 // splitPcap cuts a pcap file into n files of consecutive packets.

@@ -89,13 +89,7 @@ func TestWait(t *testing.T) {
 // TestWaitAllocs: waiting allocates nothing (the callback handed to the
 // poller is made once per ring).
 func TestWaitAllocs(t *testing.T) {
-	v := newTestNS(t)
-	rings, err := OpenGroup(Config{Interface: v.rx, NetNS: v.path, NumBlocks: 2, BlockSize: 1 << 16}, 1, (*Ring).DetachFilter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rings[0]
-	defer r.Close()
+	r := quietRing(t)
 	if a := testing.AllocsPerRun(5, func() {
 		if _, ok, err := r.Next(time.Millisecond); ok || err != nil {
 			t.Fatalf("ok %v, err %v", ok, err)
@@ -110,13 +104,7 @@ func TestWaitAllocs(t *testing.T) {
 // not end the wait early: a quiet ring still waits out its timeout. CI
 // once saw Next's poll(2) wait return "nothing" after 66 µs of a 5 s wait.
 func TestPollWaitSignals(t *testing.T) {
-	v := newTestNS(t)
-	rings, err := OpenGroup(Config{Interface: v.rx, NetNS: v.path, NumBlocks: 2, BlockSize: 1 << 16}, 1, (*Ring).DetachFilter)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rings[0]
-	defer r.Close()
+	r := quietRing(t)
 	r.w.rc = nil // poll(2)
 
 	tidc := make(chan int)
@@ -156,4 +144,16 @@ func TestPollWaitSignals(t *testing.T) {
 			sent++
 		}
 	}
+}
+
+// quietRing opens one small ring on a test namespace's veth that nothing
+// is sent to; it is closed when the test ends.
+func quietRing(t *testing.T) *Ring {
+	v := newTestNS(t)
+	rings, err := OpenGroup(Config{Interface: v.rx, NetNS: v.path, NumBlocks: 2, BlockSize: 1 << 16}, 1, (*Ring).DetachFilter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rings[0].Close() })
+	return rings[0]
 }
