@@ -191,6 +191,7 @@ func runLive(ctx context.Context, o *options, stdout, stderr io.Writer) error {
 		Handler: func(i int) reassembly.Handler {
 			h := &liveHandler{}
 			hs := outs.handlers(i)
+			serviceFrom(hs)
 			for _, x := range hs {
 				if fl, ok := x.(interface{ Flush() }); ok {
 					h.flush = append(h.flush, fl.Flush)

@@ -183,8 +183,8 @@ func liveConnSet(t *testing.T, path string) []string {
 	}
 	var out []string
 	for _, r := range recs {
-		out = append(out, fmt.Sprintf("%s:%d>%s:%d vlan%v o=%d/%d r=%d/%d %s %s", r.OrigH, r.OrigP, r.RespH, r.RespP, r.VLAN,
-			r.OrigDelivered, r.OrigBytes, r.RespDelivered, r.RespBytes, r.OrigSHA256, r.RespSHA256))
+		out = append(out, fmt.Sprintf("%s:%d>%s:%d vlan%v o=%d/%d r=%d/%d %s %s service=%s", r.OrigH, r.OrigP, r.RespH, r.RespP, r.VLAN,
+			r.OrigDelivered, r.OrigBytes, r.RespDelivered, r.RespBytes, r.OrigSHA256, r.RespSHA256, r.Service))
 	}
 	slices.Sort(out)
 	return out
@@ -194,7 +194,7 @@ func liveOfflineSet(t *testing.T, file string) []string {
 	t.Helper()
 	log := filepath.Join(t.TempDir(), "offline.log")
 	var stderr bytes.Buffer
-	if c := run(context.Background(), []string{"-r", file, "--conn-log", log, "--digest", "-q"}, io.Discard, &stderr); c != 0 {
+	if c := run(context.Background(), []string{"-r", file, "--conn-log", log, "--digest", "--http-log", os.DevNull, "-q"}, io.Discard, &stderr); c != 0 {
 		t.Fatalf("-r: exit %d: %s", c, stderr.String())
 	}
 	return liveConnSet(t, log)
@@ -233,7 +233,7 @@ func TestLiveCLIMatchesOffline(t *testing.T) {
 				log := filepath.Join(t.TempDir(), "live.log")
 				pcap := filepath.Join(t.TempDir(), "live.pcap")
 				code, stderr := liveRunCLI(t, v, func() { v.replay(t, file, "--mbps=200") },
-					"--workers", workers, "--conn-log", log, "--digest", "-w", pcap)
+					"--workers", workers, "--conn-log", log, "--digest", "--http-log", os.DevNull, "-w", pcap)
 				if code != 0 {
 					t.Fatalf("exit %d: %s", code, stderr)
 				}

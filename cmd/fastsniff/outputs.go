@@ -22,6 +22,7 @@ type outputSet struct {
 // opened is closed again.
 func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet, err error) {
 	s := &outputSet{}
+	var connHandler func(int) reassembly.Handler // the conn log's, added last
 	defer func() {
 		if err != nil {
 			_ = s.close()
@@ -57,7 +58,7 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 			}
 			log = connlog.NewCloser(f, o.connlogOptions())
 		}
-		s.outs = append(s.outs, func(int) reassembly.Handler { return log.Handler() })
+		connHandler = func(int) reassembly.Handler { return log.Handler() }
 		s.closers = append(s.closers, log.Close)
 	}
 	if o.flowsDir != "" {
@@ -76,6 +77,11 @@ func openOutputs(o *options, stdout io.Writer, ms *metricsServer) (_ *outputSet,
 		s.outs = append(s.outs, hl.handler)
 		s.closers = append(s.closers, hl.Close)
 		ms.addHTTP(hl)
+	}
+	if connHandler != nil {
+		// last: its service field asks the HTTP handler about the
+		// connection closing, whose Closed must have run (serviceFrom)
+		s.outs = append(s.outs, connHandler)
 	}
 	if s.ssl, err = openSSL(o, stdout); err != nil {
 		return nil, err
@@ -96,10 +102,30 @@ func (s *outputSet) handlers(i int) []reassembly.Handler {
 	return hs
 }
 
+// serviceFrom has the conn log among hs name "http" in a connection's
+// service when the HTTP log's handler among hs (called before it)
+// recognised HTTP.
+func serviceFrom(hs []reassembly.Handler) {
+	for _, x := range hs {
+		h, ok := x.(interface{ ClosedHTTP() bool })
+		if !ok {
+			continue
+		}
+		for _, y := range hs {
+			if m, ok := y.(interface {
+				AddService(string, func() bool)
+			}); ok {
+				m.AddService("http", h.ClosedHTTP)
+			}
+		}
+	}
+}
+
 // handler returns worker i's handlers chained (each with its own
 // Conn.Ctx slot).
 func (s *outputSet) handler(i int) reassembly.Handler {
 	hs := s.handlers(i)
+	serviceFrom(hs)
 	var h reassembly.Handler = reassembly.Funcs{}
 	if len(hs) > 0 {
 		h = reassembly.Multi(hs...)

@@ -58,6 +58,11 @@ func (s *sslOutput) wrap(inner reassembly.Handler, hs []reassembly.Handler) reas
 		}); ok {
 			m.SetBypassed(h.Bypassed)
 		}
+		if m, ok := x.(interface {
+			AddService(string, func() bool)
+		}); ok {
+			m.AddService("ssl", h.ClosingTLS)
+		}
 	}
 	return h
 }

@@ -130,12 +130,12 @@ func TestSSLLiveBypassMatchesOffline(t *testing.T) {
 			continue
 		}
 		for _, k := range []string{"id.orig_h", "id.resp_h", "id.resp_p", "orig_pkts", "resp_pkts", "orig_bytes", "resp_bytes",
-			"missed_bytes", "conn_state", "history", "close_reason", "tls_bypassed"} {
+			"missed_bytes", "conn_state", "history", "close_reason", "tls_bypassed", "service"} {
 			if fmt.Sprint(o[k]) != fmt.Sprint(l[k]) {
 				t.Errorf("port %v: %s offline %v, live %v", port, k, o[k], l[k])
 			}
 		}
-		if o["tls_bypassed"] != true || o["close_reason"] != "fin" || o["conn_state"] != "SF" {
+		if o["tls_bypassed"] != true || o["close_reason"] != "fin" || o["conn_state"] != "SF" || o["service"] != "ssl" {
 			t.Errorf("port %v offline: %v", port, o)
 		}
 		if rp, _ := o["resp_pkts"].(float64); rp < minPkts {

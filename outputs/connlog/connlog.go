@@ -214,6 +214,15 @@ type Handler struct {
 	// bypassed, if set, says whether the connection closing was bypassed
 	// by the TLS log and how many bytes were not passed on (SetBypassed)
 	bypassed func() (bool, uint64)
+	// services name the protocols other handlers recognised (AddService)
+	services []service
+}
+
+// service is a protocol name and how to ask whether the connection
+// closing carried it.
+type service struct {
+	name    string
+	closing func() bool
 }
 
 // SetBypassed makes the Handler ask f, at each close, whether the TLS log
@@ -221,6 +230,17 @@ type Handler struct {
 // line then says tls_bypassed and bypassed_bytes. Call it before the
 // worker starts.
 func (h *Handler) SetBypassed(f func() (bool, uint64)) { h.bypassed = f }
+
+// AddService makes the Handler ask closing, at each close, whether the
+// connection carried the protocol name (as the HTTP and TLS logs'
+// handlers know): the line's service field lists, comma-separated in the
+// order added, the names whose answer was yes (Zeek's conn.log service:
+// "http", "ssl"). closing is asked during Closed, so the handler it asks
+// must have seen the close already (come earlier in reassembly.Multi, or
+// wrap this Handler). Call it before the worker starts.
+func (h *Handler) AddService(name string, closing func() bool) {
+	h.services = append(h.services, service{name, closing})
+}
 
 // UseClock gives the Handler its worker's capture clock (Unix ns; the
 // Table's Now), which stamps lines with Options.Capture. Call it before
@@ -280,6 +300,15 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	h.rec.bypassed, h.rec.bypassedBytes = false, 0
 	if h.bypassed != nil {
 		h.rec.bypassed, h.rec.bypassedBytes = h.bypassed()
+	}
+	h.rec.service = h.rec.service[:0]
+	for _, s := range h.services {
+		if s.closing() {
+			if len(h.rec.service) > 0 {
+				h.rec.service = append(h.rec.service, ',')
+			}
+			h.rec.service = append(h.rec.service, s.name...)
+		}
 	}
 	if h.digest {
 		d := h.ctx(c)

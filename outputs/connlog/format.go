@@ -229,6 +229,7 @@ type record struct {
 	digest         bool
 	sum            [2][]byte         // sha256 of each direction when digest
 	cid            communityid.Field // Options.CommunityID
+	service        []byte            // names from Handler.AddService, comma-separated
 	bypassed       bool              // the TLS log stopped passing the bytes on (Handler.SetBypassed)
 	bypassedBytes  uint64
 }
@@ -293,7 +294,12 @@ func appendRecord(b []byte, r *record, history string) []byte {
 		}
 		b = append(b, '"')
 	}
-	b = append(b, `,"proto":"tcp","duration":`...)
+	b = append(b, `,"proto":"tcp"`...)
+	if len(r.service) > 0 {
+		b = append(b, `,"service":"`...)
+		b = append(append(b, r.service...), '"') // our names: nothing to escape
+	}
+	b = append(b, `,"duration":`...)
 	dur := floorDiv(r.last, 1000) - floorDiv(r.start, 1000)
 	if dur < 0 {
 		dur = 0

@@ -197,9 +197,9 @@ func TestAppendRecord(t *testing.T) {
 			id: 3, client: netip.MustParseAddrPort("66.35.250.204:80"), server: netip.MustParseAddrPort("128.232.110.120:34855"),
 			start: 5_000_000_000, last: 5_000_000_000,
 			st:     [2]reassembly.DirStats{dir(1, 0, 0, "S"), dir(0, 0, 0, "")},
-			reason: reassembly.ReasonFlush, cid: communityid.Field{On: true},
+			reason: reassembly.ReasonFlush, cid: communityid.Field{On: true}, service: []byte("http,ssl"),
 		},
-		want: `{"ts":5.000000,"uid":"C00000000003","id.orig_h":"66.35.250.204","id.orig_p":80,"id.resp_h":"128.232.110.120","id.resp_p":34855,"proto":"tcp","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"flush","orig_delivered":0,"resp_delivered":0,"community_id":"1:LQU9qZlK+B5F3KDmev6m5PMibrg="}` + "\n",
+		want: `{"ts":5.000000,"uid":"C00000000003","id.orig_h":"66.35.250.204","id.orig_p":80,"id.resp_h":"128.232.110.120","id.resp_p":34855,"proto":"tcp","service":"http,ssl","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"flush","orig_delivered":0,"resp_delivered":0,"community_id":"1:LQU9qZlK+B5F3KDmev6m5PMibrg="}` + "\n",
 	}} {
 		got := string(appendRecord(nil, &tc.rec, tc.history))
 		if got != tc.want {
@@ -209,7 +209,7 @@ func TestAppendRecord(t *testing.T) {
 		if err != nil || len(recs) != 1 {
 			t.Fatalf("%s: Read: %v %d", tc.name, err, len(recs))
 		}
-		if recs[0].UID != UID(tc.rec.id) || recs[0].OrigP != tc.rec.client.Port() {
+		if recs[0].UID != UID(tc.rec.id) || recs[0].OrigP != tc.rec.client.Port() || recs[0].Service != string(tc.rec.service) {
 			t.Errorf("%s: read back %+v", tc.name, recs[0])
 		}
 	}

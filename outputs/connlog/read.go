@@ -22,6 +22,7 @@ type Record struct {
 	RespVLAN      []uint16 `json:"resp_vlan,omitempty"`
 	Tunnel        string   `json:"tunnel,omitempty"`
 	Proto         string   `json:"proto"`
+	Service       string   `json:"service,omitempty"`
 	Duration      float64  `json:"duration"`
 	OrigBytes     uint64   `json:"orig_bytes"`
 	RespBytes     uint64   `json:"resp_bytes"`

@@ -40,6 +40,8 @@ type Handler struct {
 	batch logfile.Batch // the stamps of buf's lines (Options.Capture)
 	at    int64         // the stamp of a line logged now
 	n     int           // the Handler's number, from 0
+
+	closedHTTP bool // ClosedHTTP
 }
 
 // published is what a Handler shares with Log.Stats.
@@ -164,6 +166,7 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 	if h.batch.Capture != nil {
 		h.at = h.batch.Capture.Closed(c, r, h.batch.Clock())
 	}
+	h.closedHTTP = cs.s != nil && cs.s.IsHTTP()
 	h.p.Close(cs.s, c, r)
 	cs.s = nil
 	// every body has had its line by now; end any left defensively
@@ -180,6 +183,11 @@ func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
 		h.publish()
 	}
 }
+
+// ClosedHTTP reports whether the connection whose Closed ran last on this
+// Handler was recognised as HTTP: for a handler called after this one for
+// the same close, such as the conn log's service (connlog.Handler.AddService).
+func (h *Handler) ClosedHTTP() bool { return h.closedHTTP }
 
 // publishEvery: the counters are published every publishEvery
 // transactions or connection closes (and by Flush).

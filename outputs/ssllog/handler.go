@@ -186,6 +186,14 @@ func (h *Handler) Bypassed() (bool, uint64) {
 	return h.closing.bypassed, h.closing.skipped
 }
 
+// ClosingTLS reports, while the inner handler's Closed runs, whether the
+// connection closing is TLS (it has or gets a line in this log): for the
+// conn log's service (connlog.Handler.AddService).
+func (h *Handler) ClosingTLS() bool {
+	c := h.closing
+	return c != nil && (c.logged || c.tls != nil && c.tls.IsTLS())
+}
+
 // Closed implements reassembly.Handler: the line of a TLS connection
 // whose handshake did not complete is written.
 func (h *Handler) Closed(c *reassembly.Conn, r reassembly.Reason) {
