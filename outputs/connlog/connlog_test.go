@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fastsniff/fastsniff/outputs/communityid"
 	"github.com/fastsniff/fastsniff/outputs/internal/segtest"
 	"github.com/fastsniff/fastsniff/reassembly"
 )
@@ -410,11 +411,26 @@ func BenchmarkData(b *testing.B) {
 	}
 }
 
+// BenchmarkConn is a connection's open and close, its line formatted:
+// plain, with digests, with the Community ID, with a service.
 func BenchmarkConn(b *testing.B) {
-	for _, digest := range []bool{false, true} {
-		b.Run(fmt.Sprintf("digest=%v", digest), func(b *testing.B) {
-			log := New(io.Discard, Options{Digest: digest})
+	for _, tc := range []struct {
+		name    string
+		opt     Options
+		service bool
+	}{
+		{"plain", Options{}, false},
+		{"digest", Options{Digest: true}, false},
+		{"community-id", Options{CommunityID: communityid.Field{On: true}}, false},
+		{"service", Options{}, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			log := New(io.Discard, tc.opt)
 			h := log.Handler()
+			if tc.service {
+				h.AddService("http", func() bool { return true })
+				h.AddService("ssl", func() bool { return false })
+			}
 			conn := openConn(b)
 			b.ReportAllocs()
 			for b.Loop() {
