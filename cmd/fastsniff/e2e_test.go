@@ -161,23 +161,30 @@ func TestPipedInput(t *testing.T) {
 		if got := logOf(workers, "-r", pipe(parts[0], false), "-r", parts[1], "-r", pipe(parts[2], true)); !bytes.Equal(got, want) {
 			t.Errorf("pipes, %s workers: logs differ:\n%s\nvs\n%s", workers, got, want)
 		}
-		// standard input, for `-r -`
-		stdin := pipe(whole, true)
-		saved, err := unix.Dup(0)
+		// standard input, for `-r -`: a pipe, and a regular file (`< x.pcap`:
+		// read once too, its descriptors share one offset)
+		f, err := os.Open(whole)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var fd int
-		fmt.Sscanf(stdin, "/dev/fd/%d", &fd)
-		if err := unix.Dup2(fd, 0); err != nil {
-			t.Fatal(err)
+		for _, stdin := range []string{pipe(whole, true), fmt.Sprintf("/dev/fd/%d", f.Fd())} {
+			saved, err := unix.Dup(0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fd int
+			fmt.Sscanf(stdin, "/dev/fd/%d", &fd)
+			if err := unix.Dup2(fd, 0); err != nil {
+				t.Fatal(err)
+			}
+			got := logOf(workers, "-r", "-")
+			unix.Dup2(saved, 0)
+			unix.Close(saved)
+			if !bytes.Equal(got, want) {
+				t.Errorf("-r - (%s), %s workers: logs differ:\n%s\nvs\n%s", stdin, workers, got, want)
+			}
 		}
-		got := logOf(workers, "-r", "-")
-		unix.Dup2(saved, 0)
-		unix.Close(saved)
-		if !bytes.Equal(got, want) {
-			t.Errorf("-r -, %s workers: logs differ:\n%s\nvs\n%s", workers, got, want)
-		}
+		f.Close()
 	}
 }
 

@@ -43,9 +43,11 @@ func statPath(path string) (fs.FileInfo, error) {
 
 // regular reports whether path names a regular file, without opening it
 // (opening a FIFO waits for a writer, and reading a pipe takes its bytes).
+// Stdin never is: even redirected from a regular file, its copies share
+// one file offset, so it is read once, from where it stands.
 func regular(path string) bool {
 	st, err := statPath(path)
-	return err == nil && st.Mode().IsRegular()
+	return path != Stdin && err == nil && st.Mode().IsRegular()
 }
 
 // probe opens every file of r (Open's check). A file that is not regular
@@ -57,7 +59,7 @@ func (r *Reader) probe() error {
 	var once []fs.FileInfo
 	for i, p := range r.paths {
 		st, err := statPath(p)
-		keep := err != nil || !st.Mode().IsRegular() // unknown: open it once
+		keep := err != nil || !regular(p) // unknown: open it once
 		if keep && st != nil {
 			for _, o := range once {
 				if os.SameFile(o, st) {

@@ -94,6 +94,28 @@ func onStdin(t *testing.T, data []byte) {
 	})
 }
 
+// stdinFile makes the regular file path descriptor 0 for the rest of
+// the test (`< path`).
+func stdinFile(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved, err := unix.Dup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Dup2(int(f.Fd()), 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Dup2(saved, 0)
+		unix.Close(saved)
+		f.Close()
+	})
+}
+
 func readFile(t *testing.T, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -157,6 +179,10 @@ func TestReadsOnce(t *testing.T) {
 			onStdin(t, readFile(t, big))
 			return []string{pcapfile.Stdin, small}
 		}, []string{big, small}},
+		{"stdin from a regular file", func(t *testing.T) []string {
+			stdinFile(t, big)
+			return []string{small, pcapfile.Stdin}
+		}, []string{small, big}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			want, _, errs := readAll(t, 64, tc.want...)
@@ -216,6 +242,10 @@ func TestPlainLeavesPipesAlone(t *testing.T) {
 	}
 	if blocked() {
 		t.Error("Plain opened the FIFO: it waited for a writer")
+	}
+	stdinFile(t, dir+"ak-twovlan.pcap")
+	if pcapfile.Plain(pcapfile.Stdin) { // its copies share one offset
+		t.Error("standard input from a regular file is plain")
 	}
 	if !pcapfile.Plain(dir + "ak-twovlan.pcap") {
 		t.Error("a regular pcap file is not plain")

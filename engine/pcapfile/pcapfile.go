@@ -172,7 +172,7 @@ func openSource(path string) (*source, error) {
 		if !s.link.Supported() {
 			return nil, ferr("unsupported link type %d%s", uint16(s.link), linkName(p.LinkType()))
 		}
-		if s.gz == nil {
+		if s.gz == nil && path != Stdin { // standard input: from where it stands
 			s.st = streamPcap(f, magic, p.Snaplen())
 		}
 	case magicPcapng:
