@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"runtime"
 	"strings"
@@ -24,6 +25,7 @@ type options struct {
 	digest     bool
 	cid        bool // --community-id
 	cidSeed    uint
+	localNets  []netip.Prefix // --local-nets
 	flowsDir   string
 	quiet      bool
 	reasm      reassembly.Config
@@ -68,6 +70,11 @@ func parseArgs(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.digest, "digest", false, "add orig_sha256/resp_sha256 (sha256 of each direction's delivered bytes) to the connection log")
 	fs.BoolVar(&o.cid, "community-id", false, "add community_id (the Community ID v1 flow hash Suricata, Zeek and Wireshark log) to the connection, HTTP and TLS logs")
 	fs.UintVar(&o.cidSeed, "community-id-seed", 0, "with --community-id: the seed (0 to 65535) the monitors to join agreed on")
+	fs.Func("local-nets", "add local_orig/local_resp to the connection log: whether each side's address is in one of these `CIDR[,CIDR...]` (Zeek's Site::local_nets; a bare address is one host)", func(v string) error {
+		nets, err := parseLocalNets(v)
+		o.localNets = append(o.localNets, nets...)
+		return err
+	})
 	fs.StringVar(&o.flowsDir, "flows", "", "write each direction's delivered bytes to a file in `DIR`")
 	fs.BoolVar(&o.quiet, "q", false, "quiet: no summary, no progress")
 	fs.DurationVar(&o.reasm.IdleTimeout, "idle-timeout", 5*time.Minute, "close connections idle this long (capture clock)")
@@ -171,4 +178,34 @@ func filterText(b []byte) string {
 		words = append(words, strings.Fields(line)...)
 	}
 	return strings.Join(words, " ")
+}
+
+// parseLocalNets parses --local-nets: prefixes or bare addresses (one
+// host), comma-separated.
+func parseLocalNets(v string) ([]netip.Prefix, error) {
+	var nets []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q: not a CIDR prefix or an address", f)
+			}
+			a = a.Unmap()
+			nets = append(nets, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q: not a CIDR prefix or an address", f)
+		}
+		nets = append(nets, p.Masked())
+	}
+	if len(nets) == 0 {
+		return nil, fmt.Errorf("%q: no prefix", v)
+	}
+	return nets, nil
 }

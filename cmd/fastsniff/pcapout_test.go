@@ -222,7 +222,7 @@ func TestFlagModes(t *testing.T) {
 		"flows": {filepath.Join(dir, "flows")}, "q": {}, "idle-timeout": {"1m"},
 		"overlap": {"last"}, "delivery": {"immediate"}, "no-vlan-key": {}, "no-midstream": {},
 		"cpuprofile": {filepath.Join(dir, "cpu")}, "memprofile": {filepath.Join(dir, "mem")},
-		"F": {filepath.Join(dir, "filter")}, "community-id": {}, "community-id-seed": {"7"}, "checksums": {}, "http-log": {filepath.Join(dir, "h.json")}, "http-bodies": {filepath.Join(dir, "b")},
+		"F": {filepath.Join(dir, "filter")}, "community-id": {}, "community-id-seed": {"7"}, "local-nets": {"10.0.0.0/8"}, "checksums": {}, "http-log": {filepath.Join(dir, "h.json")}, "http-bodies": {filepath.Join(dir, "b")},
 		"http-body-max": {"1k"}, "metrics": {"127.0.0.1:0"},
 		"w": {filepath.Join(dir, "w.pcap")}, "C": {"1", "-w", filepath.Join(dir, "c.pcap")},
 		"G": {"60", "-w", filepath.Join(dir, "g.pcap")}, "W": {"2", "-C", "1", "-w", filepath.Join(dir, "ww.pcap")},

@@ -33,7 +33,7 @@ func (o *options) decodeConfig() decode.Config {
 
 // connlogOptions are the conn log's options.
 func (o *options) connlogOptions() connlog.Options {
-	opt := connlog.Options{Digest: o.digest, Capture: o.rotate.capture, CommunityID: o.communityID()}
+	opt := connlog.Options{Digest: o.digest, Capture: o.rotate.capture, CommunityID: o.communityID(), LocalNets: o.localNets}
 	if o.tunnel.key {
 		o.decodeConfig() // makes the names
 		opt.Tunnels = o.tunnel.names

@@ -43,6 +43,7 @@ import (
 	"errors"
 	"hash"
 	"io"
+	"net/netip"
 	"os"
 	"sync/atomic"
 	"time"
@@ -64,6 +65,11 @@ type Options struct {
 	// (version 1, under its seed), the string Suricata, Zeek and Wireshark
 	// give it (package communityid).
 	CommunityID communityid.Field
+	// LocalNets, if not empty, adds local_orig and local_resp: whether the
+	// client's and the server's address is in one of these prefixes
+	// (Zeek's Site::local_nets). An IPv4 address mapped into IPv6 counts
+	// as the IPv4 address.
+	LocalNets []netip.Prefix
 	// BufferSize is the size of a worker's buffer, default 64 KiB.
 	BufferSize int
 	// QueueLen is how many full buffers may wait for the writer before
@@ -173,6 +179,7 @@ func (l *Log) Handler() *Handler {
 		h.batch.Capture = l.opt.Capture
 		h.rec.digest = l.opt.Digest
 		h.rec.cid = l.opt.CommunityID
+		h.rec.local = l.opt.LocalNets
 		h.rec.names = l.opt.Tunnels
 		h.rec.sum[0] = h.sums[0][:0]
 		h.rec.sum[1] = h.sums[1][:0]

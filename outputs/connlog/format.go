@@ -230,6 +230,7 @@ type record struct {
 	sum            [2][]byte         // sha256 of each direction when digest
 	cid            communityid.Field // Options.CommunityID
 	service        []byte            // names from Handler.AddService, comma-separated
+	local          []netip.Prefix    // Options.LocalNets
 	bypassed       bool              // the TLS log stopped passing the bytes on (Handler.SetBypassed)
 	bypassedBytes  uint64
 }
@@ -311,7 +312,14 @@ func appendRecord(b []byte, r *record, history string) []byte {
 	b = jsonw.AppendUint(b, streamBytes(s))
 	b = append(b, `,"conn_state":"`...)
 	b = append(b, ConnState(*o, *s, r.midstream, history)...)
-	b = append(b, `","missed_bytes":`...)
+	b = append(b, '"')
+	if len(r.local) > 0 {
+		b = append(b, `,"local_orig":`...)
+		b = strconv.AppendBool(b, isLocal(r.local, r.client.Addr()))
+		b = append(b, `,"local_resp":`...)
+		b = strconv.AppendBool(b, isLocal(r.local, r.server.Addr()))
+	}
+	b = append(b, `,"missed_bytes":`...)
 	b = jsonw.AppendUint(b, o.Missed+s.Missed)
 	b = append(b, `,"history":`...)
 	b = AppendString(b, history)
@@ -338,6 +346,17 @@ func appendRecord(b []byte, r *record, history string) []byte {
 		b = jsonw.AppendUint(b, r.bypassedBytes)
 	}
 	return append(b, '}', '\n')
+}
+
+// isLocal reports whether a is in one of nets.
+func isLocal(nets []netip.Prefix, a netip.Addr) bool {
+	a = a.Unmap().WithZone("")
+	for _, p := range nets {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 const hexDigits = "0123456789abcdef"

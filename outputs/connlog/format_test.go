@@ -200,6 +200,17 @@ func TestAppendRecord(t *testing.T) {
 			reason: reassembly.ReasonFlush, cid: communityid.Field{On: true}, service: []byte("http,ssl"),
 		},
 		want: `{"ts":5.000000,"uid":"C00000000003","id.orig_h":"66.35.250.204","id.orig_p":80,"id.resp_h":"128.232.110.120","id.resp_p":34855,"proto":"tcp","service":"http,ssl","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S0","missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"flush","orig_delivered":0,"resp_delivered":0,"community_id":"1:LQU9qZlK+B5F3KDmev6m5PMibrg="}` + "\n",
+	}, {
+		// Zeek's Site::local_nets: the client in one, the server in none
+		name: "local nets", history: "S",
+		rec: record{
+			id: 4, client: netip.MustParseAddrPort("[::ffff:192.168.1.7]:5000"), server: v6s,
+			start: 5_000_000_000, last: 5_000_000_000,
+			st:     [2]reassembly.DirStats{dir(1, 0, 0, "S"), dir(0, 0, 0, "")},
+			reason: reassembly.ReasonFlush,
+			local:  []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.0.0/16"), netip.MustParsePrefix("2001:db8::1/128")},
+		},
+		want: `{"ts":5.000000,"uid":"C00000000004","id.orig_h":"::ffff:192.168.1.7","id.orig_p":5000,"id.resp_h":"2001:db8::2","id.resp_p":443,"proto":"tcp","duration":0.000000,"orig_bytes":0,"resp_bytes":0,"conn_state":"S0","local_orig":true,"local_resp":false,"missed_bytes":0,"history":"S","orig_pkts":1,"resp_pkts":0,"close_reason":"flush","orig_delivered":0,"resp_delivered":0}` + "\n",
 	}} {
 		got := string(appendRecord(nil, &tc.rec, tc.history))
 		if got != tc.want {

@@ -27,6 +27,8 @@ type Record struct {
 	OrigBytes     uint64   `json:"orig_bytes"`
 	RespBytes     uint64   `json:"resp_bytes"`
 	ConnState     string   `json:"conn_state"`
+	LocalOrig     *bool    `json:"local_orig,omitempty"`
+	LocalResp     *bool    `json:"local_resp,omitempty"`
 	MissedBytes   uint64   `json:"missed_bytes"`
 	History       string   `json:"history"`
 	OrigPkts      uint64   `json:"orig_pkts"`
